@@ -29,7 +29,7 @@ Direction = Callable[[torch.Tensor], torch.Tensor]
 
 
 def network_direction(net: torch.nn.Module, mask: torch.Tensor) -> Direction:
-    """Wrap a network ``(batch, *spatial) -> (batch, *spatial)`` as a direction ``(*spatial) -> (*spatial)``.
+    """Wrap a network ``(batch, 1, *spatial) -> (batch, 1, *spatial)`` as a direction ``(*spatial) -> (*spatial)``.
 
     The input is cast to the network's dtype; the output is cast back to the input's dtype and set to
     zero on solid cells (``mask`` False), so it lies in the space of fluid unknowns.
@@ -38,7 +38,7 @@ def network_direction(net: torch.nn.Module, mask: torch.Tensor) -> Direction:
 
     def direction(r: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            q = net(r.to(param.dtype).unsqueeze(0)).squeeze(0)
+            q = net(r.to(param.dtype)[None, None])[0, 0]
         return q.to(r.dtype) * mask
 
     return direction

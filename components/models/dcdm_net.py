@@ -1,0 +1,89 @@
+"""The DCDM network (Kaneda et al., ICML 2023, Fig. 2): a small fully convolutional net, 2D or 3D.
+
+It maps a unit-norm residual to a search direction that approximates ``A^-1 r`` up to a scale:
+
+    stem      conv k^d, in_channels -> C, linear
+    fine      conv + ReLU, ``fine_blocks`` residual blocks, conv + ReLU            -> skip  (C, n)
+    coarse    2x average pooling, ``coarse_blocks`` residual blocks                 (C, n/2)
+    up        nearest upsampling to the skip's size, + skip, ``up_blocks`` blocks   (C, n)
+    head      1x1 conv, C -> out_channels, linear (the paper: 1 -> 1)
+
+A residual block is ``h = relu(conv(relu(conv(x)))) + x``. Every convolution has zero padding and keeps
+the grid size, so the net applies to any grid size (odd sizes too: the pooling rounds up and the
+upsampling returns exactly to the skip's size). Being convolutional, one set of weights serves every
+grid size, which is what DCDM's size-generalization claim rests on.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def _conv(dim: int, c_in: int, c_out: int, kernel_size: int) -> nn.Module:
+    cls = nn.Conv2d if dim == 2 else nn.Conv3d
+    return cls(c_in, c_out, kernel_size, padding=kernel_size // 2)
+
+
+class ResidualBlock(nn.Module):
+    """``x + relu(conv(relu(conv(x))))``: shape ``(batch, C, *spatial)`` -> same."""
+
+    def __init__(self, dim: int, channels: int, kernel_size: int):
+        super().__init__()
+        self.conv1 = _conv(dim, channels, channels, kernel_size)
+        self.conv2 = _conv(dim, channels, channels, kernel_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.conv2(F.relu(self.conv1(x)))) + x
+
+
+class DCDMNet(nn.Module):
+    """The DCDM direction network.
+
+    Args:
+        dim: spatial dimensions, 2 or 3.
+        in_channels, out_channels: channels of the input and output fields (paper: 1 and 1).
+        channels: feature channels C at both levels (paper: 16).
+        fine_blocks, coarse_blocks, up_blocks: residual blocks per stage (paper: 1, 3, 2).
+        kernel_size: odd convolution width (paper: 3).
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        in_channels: int = 1,
+        out_channels: int = 1,
+        channels: int = 16,
+        fine_blocks: int = 1,
+        coarse_blocks: int = 3,
+        up_blocks: int = 2,
+        kernel_size: int = 3,
+    ):
+        super().__init__()
+        if dim not in (2, 3):
+            raise ValueError(f"DCDMNet: dim must be 2 or 3, got {dim}")
+        if kernel_size % 2 == 0:
+            raise ValueError(f"DCDMNet: kernel_size must be odd to keep the grid size, got {kernel_size}")
+        self.dim = dim
+        self.stem = _conv(dim, in_channels, channels, kernel_size)
+        self.fine_in = _conv(dim, channels, channels, kernel_size)
+        self.fine = nn.Sequential(*(ResidualBlock(dim, channels, kernel_size) for _ in range(fine_blocks)))
+        self.fine_out = _conv(dim, channels, channels, kernel_size)
+        self.coarse = nn.Sequential(*(ResidualBlock(dim, channels, kernel_size) for _ in range(coarse_blocks)))
+        self.up = nn.Sequential(*(ResidualBlock(dim, channels, kernel_size) for _ in range(up_blocks)))
+        self.head = _conv(dim, channels, out_channels, 1)
+
+    def forward(self, r: torch.Tensor) -> torch.Tensor:
+        """Shape ``(batch, in_channels, *spatial)``, ``len(spatial) == dim`` -> ``(batch, out_channels, *spatial)``."""
+        if r.ndim != self.dim + 2:
+            raise ValueError(
+                f"DCDMNet({self.dim}D) expects (batch, channels, *spatial) with {self.dim} spatial dims, "
+                f"got shape {tuple(r.shape)}"
+            )
+        h = F.relu(self.fine_in(self.stem(r)))
+        skip = F.relu(self.fine_out(self.fine(h)))
+        pool = F.avg_pool2d if self.dim == 2 else F.avg_pool3d
+        coarse = self.coarse(pool(skip, kernel_size=2, ceil_mode=True))
+        h = F.interpolate(coarse, size=skip.shape[2:], mode="nearest") + skip
+        return self.head(self.up(h))
