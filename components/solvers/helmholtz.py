@@ -20,17 +20,12 @@ import numpy as np
 from scipy.linalg import solve_banded
 
 from sciml.components.solvers.darcy import stencil_band
+from sciml.components.solvers.dst_poisson import laplacian_eigenvalues
 
 
 def dirichlet_eigenvalues(s: int, count: int = 64) -> np.ndarray:
-    """The ``count`` smallest eigenvalues of the five-point ``-Laplacian`` on an ``s x s`` vertex grid.
-
-    ``(4/h^2) (sin^2(m pi h/2) + sin^2(n pi h/2))`` for ``1 <= m, n <= s-2``, sorted; ``h = 1/(s-1)``.
-    """
-    h = 1.0 / (s - 1)
-    m = np.arange(1, s - 1)
-    one = 4 / h**2 * np.sin(m * np.pi * h / 2) ** 2
-    return np.sort((one[:, None] + one[None, :]).ravel())[:count]
+    """The ``count`` smallest eigenvalues of the five-point ``-Laplacian`` on an ``s x s`` vertex grid, sorted."""
+    return np.sort(laplacian_eigenvalues((s - 2, s - 2)).ravel())[:count]
 
 
 def resonance_gap(s: int, k2_min: float, k2_max: float) -> float:
