@@ -1,0 +1,57 @@
+"""Model kind ``mgno``: the multigrid neural operator (He, Liu, Xu; ICLR 2024) for 1D and 2D fields."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from sciml.components.base import ModelConfig
+
+Boundary = Literal["dirichlet", "periodic", "neumann"]
+
+
+class MgNOConfig(ModelConfig):
+    """Multigrid neural operator: stacked learned V-cycles (3x3 smoothers, stride-2 restriction, transposed-conv prolongation)."""
+
+    kind: Literal["mgno"] = "mgno"
+    width: int = Field(32, gt=0, description="channels of the solution fields u (and of f after the first block)")
+    layers: int = Field(4, gt=0, description="V-cycle blocks, each h <- gelu(Vcycle(h) + W h)")
+    pre_smoothing: list[int] = Field(
+        [1, 1, 1, 2], min_length=1, description="smoothing steps before restriction, one per level (finest first), each >= 1"
+    )
+    post_smoothing: list[int] | None = Field(
+        None, description="smoothing steps after prolongation, one per level (default: none)"
+    )
+    boundary: Boundary = Field(
+        "dirichlet", description="boundary condition of the problem; sets the convolution padding (zeros/circular/reflect)"
+    )
+
+    role = "field"
+
+    @model_validator(mode="after")
+    def _check_levels(self) -> MgNOConfig:
+        if min(self.pre_smoothing) < 1:
+            raise ValueError(f"pre_smoothing: every level needs at least one step, got {self.pre_smoothing}")
+        if self.post_smoothing is not None and (
+            len(self.post_smoothing) != len(self.pre_smoothing) or min(self.post_smoothing) < 0
+        ):
+            raise ValueError(
+                f"post_smoothing: one count >= 0 per level ({len(self.pre_smoothing)} levels, as in "
+                f"pre_smoothing), got {self.post_smoothing}"
+            )
+        return self
+
+    def build(self, in_channels: int, out_channels: int, ndim: int, **_):
+        from sciml.components.models.mgno_net import MgNO
+
+        return MgNO(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            ndim=ndim,
+            width=self.width,
+            layers=self.layers,
+            pre_smoothing=self.pre_smoothing,
+            post_smoothing=self.post_smoothing or [0] * len(self.pre_smoothing),
+            boundary=self.boundary,
+        )

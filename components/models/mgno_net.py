@@ -1,0 +1,143 @@
+"""MgNO (He, Liu, Xu; ICLR 2024) as torch modules: a linear operator parameterized by a multigrid V-cycle.
+
+Each block maps a field ``f`` to ``u ~ A^{-1} f`` by one V-cycle whose every operator is a small
+learned convolution:
+
+- smoothing on level ``l``: ``u <- u + S(f - A u)`` (3x3 convolutions ``A``: u-channels -> f-channels,
+  ``S``: f-channels -> u-channels); the very first smoothing of a cycle starts from ``u = 0``, i.e.
+  ``u = S f``;
+- restriction of the residual to the next coarser level: ``f_{l+1} = R(f_l - A u_l)`` with a stride-2
+  3x3 convolution ``R``, and the coarse solution starts from zero (the textbook V-cycle);
+- prolongation back up: ``u_l <- u_l + P u_{l+1}`` with a stride-2 3x3 transposed convolution ``P``
+  (the bilinear-interpolation stencil's shape; the coarse field is padded by the boundary rule first,
+  so a periodic problem stays periodic), followed by the post-smoothing steps of level ``l``.
+
+The network stacks ``layers`` blocks ``h <- act(Vcycle(h) + W h)`` (``W`` a pointwise linear map) and
+projects pointwise to the output channels. Convolutions pad according to the boundary condition of the
+problem: zeros (Dirichlet), circular (periodic) or reflect (Neumann). Works in 1 and 2 dimensions and
+at any grid size; sizes need not be powers of two (odd sizes round up when coarsened).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+PADDING_MODES = {"dirichlet": "zeros", "periodic": "circular", "neumann": "reflect"}
+
+
+def conv(ndim: int, cin: int, cout: int, padding_mode: str, stride: int = 1, bias: bool = False) -> nn.Module:
+    """A 3-point-per-axis convolution (bias-free by default: a linear operator); keeps ``ceil(n / stride)`` points."""
+    cls = (nn.Conv1d, nn.Conv2d)[ndim - 1]
+    return cls(cin, cout, kernel_size=3, stride=stride, padding=1, padding_mode=padding_mode, bias=bias)
+
+
+class Smoother(nn.Module):
+    """``steps`` iterations ``u <- u + S_i(f - A_i u)``, each with its own ``A_i``, ``S_i``.
+
+    With ``zero_start`` the initial guess is zero, so the first iteration is ``u = S_0 f`` and has no
+    ``A_0``. ``forward(u, f)``: ``u`` (batch, width, *s) (ignored with ``zero_start``),
+    ``f`` (batch, f_channels, *s) -> ``u`` (batch, width, *s).
+    """
+
+    def __init__(self, ndim: int, width: int, f_channels: int, steps: int, padding_mode: str, zero_start: bool):
+        super().__init__()
+        self.zero_start = zero_start
+        self.s = nn.ModuleList(conv(ndim, f_channels, width, padding_mode) for _ in range(steps))
+        self.a = nn.ModuleList(conv(ndim, width, f_channels, padding_mode) for _ in range(steps - zero_start))
+
+    def forward(self, u: torch.Tensor | None, f: torch.Tensor) -> torch.Tensor:
+        smoothers = iter(self.s)
+        if self.zero_start:
+            u = next(smoothers)(f)
+        for a, s in zip(self.a, smoothers):
+            u = u + s(f - a(u))
+        return u
+
+
+class Prolongation(nn.Module):
+    """Stride-2 transposed 3x3 convolution onto a given fine size: (batch, c, *m) -> (batch, c, *n), ``n <= 2m``.
+
+    Fine point ``i`` receives from coarse points ``j`` with ``i = 2j - 1 + k``, ``k = 0, 1, 2``. The
+    coarse field is padded by one point with the boundary rule, so fine points near the edges get
+    their neighbours across it (circular for periodic problems, mirrored for Neumann, zero for Dirichlet).
+    """
+
+    def __init__(self, ndim: int, channels: int, padding_mode: str):
+        super().__init__()
+        self.ndim = ndim
+        self.pad_mode = {"zeros": "constant"}.get(padding_mode, padding_mode)
+        cls = (nn.ConvTranspose1d, nn.ConvTranspose2d)[ndim - 1]
+        self.conv = cls(channels, channels, kernel_size=3, stride=2, bias=False)
+
+    def forward(self, coarse: torch.Tensor, size: torch.Size) -> torch.Tensor:
+        out = self.conv(F.pad(coarse, [1, 1] * self.ndim, mode=self.pad_mode))
+        # padded coarse point j + 1 lands on 2 (j + 1) + k = (2j - 1 + k) + 3: fine point i sits at i + 3
+        return out[(..., *[slice(3, 3 + n) for n in size])]
+
+
+class VCycle(nn.Module):
+    """One multigrid V-cycle with learned operators: (batch, f_channels, *s) -> (batch, width, *s).
+
+    ``pre[l]`` / ``post[l]``: smoothing steps on level ``l`` before restriction / after prolongation
+    (``len(pre)`` levels, level 0 the finest; ``pre[l] >= 1``).
+    """
+
+    def __init__(self, ndim: int, f_channels: int, width: int, pre: list[int], post: list[int], padding_mode: str):
+        super().__init__()
+        if len(pre) != len(post) or min(pre) < 1:
+            raise ValueError(f"need one pre- and one post-smoothing count per level, pre >= 1; got {pre}, {post}")
+        self.ndim = ndim
+        levels = len(pre)
+        self.pre = nn.ModuleList(Smoother(ndim, width, f_channels, p, padding_mode, zero_start=True) for p in pre)
+        self.post = nn.ModuleList(Smoother(ndim, width, f_channels, p, padding_mode, zero_start=False) for p in post)
+        self.residual = nn.ModuleList(conv(ndim, width, f_channels, padding_mode) for _ in range(levels - 1))
+        self.restrict = nn.ModuleList(conv(ndim, f_channels, f_channels, padding_mode, stride=2) for _ in range(levels - 1))
+        self.prolong = nn.ModuleList(Prolongation(ndim, width, padding_mode) for _ in range(levels - 1))
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        us, fs = [], []
+        for level, smoother in enumerate(self.pre):
+            u = smoother(None, f)
+            us.append(u)
+            fs.append(f)
+            if level < len(self.restrict):
+                f = self.restrict[level](f - self.residual[level](u))
+        u = self.post[-1](u, fs[-1])
+        for level in range(len(self.prolong) - 1, -1, -1):
+            fine = us[level] + self.prolong[level](u, us[level].shape[2:])
+            u = self.post[level](fine, fs[level])
+        return u
+
+
+class MgNO(nn.Module):
+    """MgNO: (batch, in_channels, *s) -> (batch, out_channels, *s) with ``len(s) == ndim`` in {1, 2}."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        ndim: int,
+        width: int = 32,
+        layers: int = 4,
+        pre_smoothing: list[int] = (1, 1, 1, 2),
+        post_smoothing: list[int] = (0, 0, 0, 0),
+        boundary: str = "dirichlet",
+    ):
+        super().__init__()
+        if ndim not in (1, 2):
+            raise ValueError(f"MgNO supports 1 or 2 spatial dimensions, got {ndim}")
+        if boundary not in PADDING_MODES:
+            raise ValueError(f"boundary must be one of {sorted(PADDING_MODES)}, got {boundary!r}")
+        mode = PADDING_MODES[boundary]
+        pointwise = (nn.Conv1d, nn.Conv2d)[ndim - 1]
+        channels = [in_channels] + [width] * (layers - 1)
+        self.cycles = nn.ModuleList(VCycle(ndim, c, width, list(pre_smoothing), list(post_smoothing), mode) for c in channels)
+        self.skips = nn.ModuleList(pointwise(c, width, kernel_size=1) for c in channels)
+        self.project = pointwise(width, out_channels, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for cycle, skip in zip(self.cycles, self.skips):
+            x = F.gelu(cycle(x) + skip(x))
+        return self.project(x)

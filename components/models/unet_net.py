@@ -1,0 +1,72 @@
+"""A U-Net baseline (Ronneberger et al., 2015) for field-to-field maps in 1 or 2 dimensions.
+
+Encoder: per level two 3x3 convolutions (group norm, GELU), then a stride-2 convolution to the next
+level with twice the channels. Decoder: linear/bilinear upsampling to the skip connection's exact size,
+concatenation with it, two 3x3 convolutions. Any grid size works (odd sizes round up when coarsened
+and are restored exactly on the way up). Padding follows the boundary condition as in MgNO.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sciml.components.models.mgno_net import PADDING_MODES, conv
+
+
+class DoubleConv(nn.Module):
+    """(conv 3x3, group norm, GELU) x 2: (batch, cin, *s) -> (batch, cout, *s)."""
+
+    def __init__(self, ndim: int, cin: int, cout: int, padding_mode: str):
+        super().__init__()
+        groups = 8 if cout % 8 == 0 else 1
+        self.body = nn.Sequential(
+            conv(ndim, cin, cout, padding_mode, bias=True),
+            nn.GroupNorm(groups, cout),
+            nn.GELU(),
+            conv(ndim, cout, cout, padding_mode, bias=True),
+            nn.GroupNorm(groups, cout),
+            nn.GELU(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+class UNet(nn.Module):
+    """U-Net: (batch, in_channels, *s) -> (batch, out_channels, *s), ``len(s) == ndim`` in {1, 2}.
+
+    ``width``: channels at the finest level (doubled per level); ``levels``: number of resolutions.
+    """
+
+    def __init__(
+        self, in_channels: int, out_channels: int, ndim: int, width: int = 32, levels: int = 4, boundary: str = "dirichlet"
+    ):
+        super().__init__()
+        if ndim not in (1, 2):
+            raise ValueError(f"UNet supports 1 or 2 spatial dimensions, got {ndim}")
+        if boundary not in PADDING_MODES:
+            raise ValueError(f"boundary must be one of {sorted(PADDING_MODES)}, got {boundary!r}")
+        mode = PADDING_MODES[boundary]
+        self.ndim = ndim
+        widths = [width * 2**i for i in range(levels)]
+        self.encoders = nn.ModuleList(
+            DoubleConv(ndim, cin, cout, mode) for cin, cout in zip([in_channels] + widths[:-1], widths)
+        )
+        self.downs = nn.ModuleList(conv(ndim, c, c, mode, stride=2, bias=True) for c in widths[:-1])
+        self.decoders = nn.ModuleList(DoubleConv(ndim, widths[i + 1] + widths[i], widths[i], mode) for i in range(levels - 1))
+        self.project = (nn.Conv1d, nn.Conv2d)[ndim - 1](width, out_channels, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for level, encoder in enumerate(self.encoders):
+            x = encoder(x)
+            if level < len(self.downs):
+                skips.append(x)
+                x = self.downs[level](x)
+        interp = "linear" if self.ndim == 1 else "bilinear"
+        for decoder, skip in zip(reversed(self.decoders), reversed(skips)):
+            x = F.interpolate(x, size=skip.shape[2:], mode=interp, align_corners=False)
+            x = decoder(torch.cat([x, skip], dim=1))
+        return self.project(x)
