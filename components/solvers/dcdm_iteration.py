@@ -11,6 +11,11 @@ conjugate, so the recursive residual would drift). Everything is accumulated in 
 precision the network runs in. Same stopping rule and :class:`~sciml.components.solvers.krylov.SolveResult`
 as the baselines: ``x0 = 0``, stop when ``||r|| / ||b|| <= tol``; two products with ``A`` and one
 network call per iteration.
+
+A network that is not trained well enough can trap the iteration: when a step barely changes ``r``,
+the next network output is nearly the previous direction, the orthogonalization removes it, and the
+residual stays put for ever. The solve therefore also stops (``converged=False``) when the best
+residual has not improved by ``0.1%`` over the last ``stall_window`` iterations.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ def dcdm_solve(
     max_iters: int,
     k_prev: int = 2,
     project: MeanZeroProjection | None = None,
+    stall_window: int = 50,
 ) -> SolveResult:
     """Solve ``A x = b`` on the grid with DCDM.
 
@@ -64,6 +70,7 @@ def dcdm_solve(
         max_iters: iteration cap.
         k_prev: number of previous directions ``q`` is ``A``-orthogonalized against (paper: 2).
         project: applied to the returned ``x`` (removes the null-space component, if any).
+        stall_window: stop after this many iterations without a 0.1% improvement of the best residual.
 
     Returns: a :class:`SolveResult` with ``x`` as a float64 numpy array of shape ``(*spatial)``.
     """
@@ -94,6 +101,8 @@ def dcdm_solve(
         matvecs += 1
         history.append(float(torch.linalg.vector_norm(r)) / norm_b)
         previous.append((q, aq, qaq))  # a deque of maxlen 0 keeps nothing
+        if len(history) > stall_window and min(history[-stall_window:]) > 0.999 * min(history[:-stall_window]):
+            break
     if project is not None:
         x = project(x)
     true_res = float(torch.linalg.vector_norm(b - operator(x))) / norm_b

@@ -63,6 +63,11 @@ def _boundary_coefficients(
     return diag, weights
 
 
+def face_weights(mask: np.ndarray) -> np.ndarray:
+    """``w_a[i] = 1`` where cell ``i`` and its lower neighbour along axis ``a`` are both fluid: ``(dim, *spatial)``."""
+    return _boundary_coefficients(mask, "neumann", "neumann")[1]
+
+
 def fluid_regions(mask: np.ndarray) -> tuple[np.ndarray, int]:
     """Connected fluid regions (face connectivity, as the stencil couples cells).
 

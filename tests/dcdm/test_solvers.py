@@ -124,3 +124,34 @@ def test_dcdm_rejects_negative_history():
     op = StencilOperator(geometry.empty(4, 2))
     with pytest.raises(ValueError, match="k_prev must be >= 0"):
         dcdm_solve(op, torch.ones(4, 4), lambda r: r, 1e-6, 10, k_prev=-1)
+
+
+def test_dcdm_stops_when_directions_stop_helping():
+    # directions cycling through three fixed vectors, orthogonalized against the last one only: the
+    # iterate converges to the best point of their span and the residual plateaus well above tol
+    op, proj, b = _system(*SYSTEMS["dirichlet-2d"])
+    mask = torch.as_tensor(SYSTEMS["dirichlet-2d"][1])
+    gen = torch.Generator().manual_seed(5)
+    fixed = [torch.randn(mask.shape, generator=gen, dtype=torch.float64) * mask for _ in range(3)]
+    calls = []
+
+    def cycling(r):
+        calls.append(1)
+        return fixed[len(calls) % 3]
+
+    grid_b = torch.zeros(mask.shape, dtype=torch.float64)
+    grid_b[mask] = torch.as_tensor(b)
+    result = dcdm_solve(op, grid_b, cycling, tol=1e-8, max_iters=10_000, k_prev=1, stall_window=20)
+    assert not result.converged and 20 <= result.iterations < 500
+    assert result.residuals[-1] > 0.1  # three directions cannot resolve a ~170-unknown system
+
+
+def test_dcdm_stops_on_a_direction_in_the_span_of_the_previous_ones():
+    # the same direction twice: orthogonalized to zero, q^T A q = 0, no step is possible
+    op, proj, b = _system(*SYSTEMS["dirichlet-2d"])
+    mask = torch.as_tensor(SYSTEMS["dirichlet-2d"][1])
+    grid_b = torch.zeros(mask.shape, dtype=torch.float64)
+    grid_b[mask] = torch.as_tensor(b)
+    fixed = grid_b.clone()
+    result = dcdm_solve(op, grid_b, lambda r: fixed, tol=1e-8, max_iters=10_000)
+    assert not result.converged and result.iterations == 1 and result.network_calls == 2

@@ -1,0 +1,136 @@
+"""Evaluation kind ``krylov``: DCDM with the trained network against CG, IC(0)-PCG and AMG-PCG.
+
+For each system (the training system, then each entry of ``generalize``: a larger grid and/or an
+unseen obstacle, same network) and each solver, it solves the held-out right-hand sides from
+``x0 = 0`` to every tolerance in ``tolerances`` (one solve per tolerance, so each wall time is a time
+to that tolerance) and reports medians over the right-hand sides:
+
+    <system>/<solver>/iters_<tol>, matvecs_<tol>, network_calls_<tol>, setup_s_<tol>, solve_s_<tol>,
+    <system>/<solver>/converged_<tol>  (fraction of right-hand sides that reached tol)
+
+(the pipeline files them under the evaluator's prefix in ``metrics.json``).
+
+The training system's right-hand sides are the dataset's ``test`` split; a generalization system gets
+fresh ones of the same kinds (:func:`sciml.components.data.poisson.held_out_rhs`). It writes
+``<prefix>_residuals.csv`` (system, solver, rhs, iteration, relative residual: ``dvc plots`` input) and
+one ``<prefix>_<system>.png`` of residual against iteration. DCDM runs on the evaluation device; the
+classical solvers run on the CPU in float64 (scipy / pyamg).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from sciml.components.base import Component, EvaluationConfig, EvaluationContext
+from sciml.components.data.poisson import Obstacle
+
+SolverName = Literal["dcdm", "cg", "ic0", "amg_sa", "amg_rs"]
+
+
+class GeneralizeCase(Component):
+    """Another system for the same network: the training data section with ``grid`` and/or ``obstacle`` replaced."""
+
+    kind: Literal["system"] = "system"
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="system name in metric keys")
+    grid: int | None = Field(None, ge=4, description="cells per side (default: the training grid)")
+    obstacle: Obstacle | None = Field(None, description="obstacle (default: the training obstacle)")
+
+
+class KrylovEvaluationConfig(EvaluationConfig):
+    """Iterations, matvecs, network calls and time to tolerance of DCDM, CG, IC(0)-PCG and AMG-PCG; residual curves."""
+
+    kind: Literal["krylov"] = "krylov"
+    solvers: list[SolverName] = Field(["dcdm", "cg", "ic0", "amg_sa", "amg_rs"], min_length=1)
+    tolerances: list[float] = Field([1e-4, 1e-6], min_length=1, description="relative residual targets")
+    rhs: int = Field(3, ge=1, description="right-hand sides per system (the first of the test split)")
+    max_iters: int = Field(2000, gt=0, description="iteration cap of every solver")
+    k_prev: int = Field(2, ge=0, description="DCDM: directions to A-orthogonalize against (paper: 2)")
+    generalize: list[GeneralizeCase] = Field([], description="further systems: larger grids, unseen obstacles")
+
+    def evaluate(self, context: EvaluationContext) -> dict[str, float]:
+        import numpy as np
+
+        from sciml.components.data.poisson import held_out_rhs
+        from sciml.components.evaluation.plots import write_csv
+        from sciml.pipelines.datasets import read_arrays, read_shared
+
+        data = context.spec.data
+        test_path = context.dataset.path("test")
+        b_test = read_arrays(test_path, ["b"])["b"][: self.rhs, 0]
+        systems = {"train_system": (read_shared(test_path)["mask"].astype(bool), list(b_test))}
+        for case in self.generalize:
+            changes = {"grid": case.grid or data.grid, "obstacle": (case.obstacle or data.obstacle).model_dump()}
+            variant = type(data).model_validate({**data.model_dump(), **changes})
+            mask = variant.fluid_mask()
+            rng = np.random.default_rng(np.random.SeedSequence(context.spec.seed, spawn_key=(7, case.grid or data.grid)))
+            rhs = [held_out_rhs(data.test_rhs[i % len(data.test_rhs)], mask, data.walls, data.solid, rng) for i in range(self.rhs)]
+            systems[case.name] = (mask, rhs)
+        metrics: dict[str, float] = {}
+        rows = []
+        for system, (mask, rhs) in systems.items():
+            curves = {}
+            for solver in self.solvers:
+                records = {tol: [self._solve(context, data, solver, mask, b, tol) for b in rhs] for tol in self.tolerances}
+                for tol, results in records.items():
+                    metrics.update(_summary(f"{system}/{solver}", tol, results))
+                finest = records[min(self.tolerances)]
+                curves[solver] = finest[0].residuals
+                rows += [(system, solver, j, k, float(v)) for j, r in enumerate(finest) for k, v in enumerate(r.residuals)]
+            _plot(curves, self.tolerances, f"{system}: grid {mask.shape[0]}^{mask.ndim}", context.plots_dir / f"{self.prefix}_{system}.png")
+        write_csv(context.plots_dir / f"{self.prefix}_residuals.csv", ["system", "solver", "rhs", "iteration", "rel_residual"], rows)
+        return metrics
+
+    def _solve(self, context, data, solver: str, mask, b, tol: float):
+        """One solve of ``A x = b`` (``b``: grid array ``mask.shape``) with ``solver``."""
+        import torch
+
+        from sciml.components.solvers import krylov
+        from sciml.components.solvers.dcdm_iteration import dcdm_solve, network_direction
+
+        operator = data.operator(mask)
+        if solver == "dcdm":
+            operator = operator.to(context.device)
+            direction = network_direction(context.task.net, operator.mask)
+            rhs = torch.as_tensor(b, device=context.device)
+            return dcdm_solve(operator, rhs, direction, tol, self.max_iters, self.k_prev, operator.projection("grid"))
+        a = operator.to_scipy()
+        project = operator.projection("fluid").numpy
+        return krylov.solve(solver, a, b[mask].astype("float64"), tol, self.max_iters, mask=mask, project=project)
+
+
+def _tol_key(tol: float) -> str:
+    return f"{tol:.0e}"
+
+
+def _summary(key: str, tol: float, results) -> dict[str, float]:
+    """Medians over right-hand sides of one (system, solver, tolerance); unconverged solves count as max_iters."""
+    import numpy as np
+
+    t = _tol_key(tol)
+    return {
+        f"{key}/iters_{t}": float(np.median([r.iterations for r in results])),
+        f"{key}/matvecs_{t}": float(np.median([r.matvecs for r in results])),
+        f"{key}/network_calls_{t}": float(np.median([r.network_calls for r in results])),
+        f"{key}/setup_s_{t}": float(np.median([r.setup_seconds for r in results])),
+        f"{key}/solve_s_{t}": float(np.median([r.solve_seconds for r in results])),
+        f"{key}/converged_{t}": float(np.mean([r.converged for r in results])),
+    }
+
+
+def _plot(curves: dict, tolerances: list[float], title: str, path) -> None:
+    """Relative residual against iteration, one line per solver, tolerances dashed."""
+    from sciml.components.evaluation.plots import figure, save
+
+    fig, axes = figure(1, 1, size=4.5)
+    ax = axes[0, 0]
+    for solver, residuals in curves.items():
+        ax.semilogy(range(len(residuals)), residuals, label=solver)
+    for tol in tolerances:
+        ax.axhline(tol, color="gray", linestyle="--", linewidth=0.8)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("||r|| / ||b||")
+    ax.set_title(title)
+    ax.legend()
+    save(fig, path)
