@@ -69,7 +69,8 @@ def dcdm_solve(
         tol: relative residual tolerance.
         max_iters: iteration cap.
         k_prev: number of previous directions ``q`` is ``A``-orthogonalized against (paper: 2).
-        project: applied to the returned ``x`` (removes the null-space component, if any).
+        project: the projection onto the range of ``A`` (singular systems), applied to every direction
+            and to the returned ``x``.
         stall_window: stop after this many iterations without a 0.1% improvement of the best residual.
 
     Returns: a :class:`SolveResult` with ``x`` as a float64 numpy array of shape ``(*spatial)``.
@@ -89,6 +90,8 @@ def dcdm_solve(
     while history[-1] > tol and calls < max_iters:
         q = direction(r / (history[-1] * norm_b))
         calls += 1
+        if project is not None:
+            q = project(q)  # a null-space component adds nothing to A q and only harms the step
         for p, ap, pap in previous:
             q = q - (torch.sum(q * ap) / pap) * p
         aq = operator(q)
