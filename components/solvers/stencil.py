@@ -118,9 +118,14 @@ class MeanZeroProjection(torch.nn.Module):
         return (flat - means[:, flat_labels]).reshape(*lead, *self.labels.shape)
 
     def numpy(self, x: np.ndarray) -> np.ndarray:
-        """The projection of a numpy array (float64, on the CPU)."""
-        with torch.no_grad():
-            return self.forward(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))).numpy()
+        """The same projection of one numpy array of shape ``labels.shape`` (float64), without torch:
+        it runs once per Krylov iteration, where a torch round trip cost more than the matrix-vector
+        product."""
+        labels = self.labels.cpu().numpy().ravel()
+        inv = self.inv_count.cpu().numpy()
+        flat = np.asarray(x, dtype=np.float64).ravel()
+        means = np.bincount(labels, weights=flat, minlength=inv.size) * inv
+        return (flat - means[labels]).reshape(np.shape(x))
 
 
 class StencilOperator(torch.nn.Module):

@@ -24,6 +24,8 @@ def test_two_disconnected_regions_each_get_zero_mean(two_regions_mask):
         torch.testing.assert_close(diff, diff[:, :1].expand_as(diff))
     assert torch.all(px[:, ~torch.as_tensor(two_regions_mask)] == 0)
     torch.testing.assert_close(proj(px), px)  # idempotent
+    # the numpy path (used inside the Krylov loops) is the same projection
+    np.testing.assert_allclose(proj.numpy(x[2].numpy()), px[2].numpy(), atol=1e-12)
     # the projected vectors are in the range: orthogonal to each region's indicator, i.e. the null space
     a = op.to_scipy()
     for region in (1, 2):
