@@ -63,13 +63,15 @@ class Obstacle(Component):
 
     def mask(self, n: int, dim: int) -> np.ndarray:
         """The fluid mask, bool ``(n,) * dim``."""
+        def cells(point: list[float]) -> tuple[float, ...]:
+            return tuple(c * (n - 1) for c in point[:dim])
+
         if self.kind == "none":
             return geometry.empty(n, dim)
         if self.kind == "sphere":
-            return geometry.sphere(n, dim, tuple(c * (n - 1) for c in self.centre[:dim]), self.radius * n)
+            return geometry.sphere(n, dim, cells(self.centre), self.radius * n)
         if self.kind == "box":
-            scale = lambda corner: tuple(c * (n - 1) for c in corner[:dim])  # noqa: E731
-            return geometry.box(n, dim, scale(self.lower), scale(self.upper))
+            return geometry.box(n, dim, cells(self.lower), cells(self.upper))
         if self.kind == "blobs":
             lo, hi = self.radius_range
             return geometry.blobs(n, dim, self.count, (lo * n, hi * n), self.seed)
@@ -102,6 +104,9 @@ class PoissonData(DataConfig):
     def _fits(self) -> PoissonData:
         if self.lanczos_steps > self.grid**self.dim:
             raise ValueError(f"lanczos_steps ({self.lanczos_steps}) exceeds the number of cells ({self.grid**self.dim})")
+        for name in {"sphere": ["centre"], "box": ["lower", "upper"]}.get(self.obstacle.kind, []):
+            if len(getattr(self.obstacle, name)) < self.dim:
+                raise ValueError(f"obstacle.{name} needs {self.dim} coordinates (dim={self.dim}), got {getattr(self.obstacle, name)}")
         if self.lanczos_steps // 2 + self.theta > self.lanczos_steps:
             raise ValueError(f"theta ({self.theta}) exceeds lanczos_steps / 2 ({self.lanczos_steps // 2})")
         return self

@@ -56,10 +56,26 @@ def test_test_split_cycles_kinds_and_dataset_files(tmp_path):
     assert op.shape == (12, 12)
 
 
+def test_obstacles_scale_with_the_grid_and_load_from_file(tmp_path):
+    box = Obstacle(kind="box", lower=[0.25, 0.25], upper=[0.75, 0.5])
+    mask = box.mask(9, 2)  # cells 2..6 along x, 2..4 along y are solid: 5 x 3
+    assert (~mask).sum() == 15 and not mask[2, 2] and not mask[6, 4] and mask[6, 5]
+    np.save(tmp_path / "m.npy", mask)
+    np.testing.assert_array_equal(Obstacle(kind="file", path=str(tmp_path / "m.npy")).mask(9, 2), mask)
+    with pytest.raises(ValueError, match="shape"):
+        Obstacle(kind="file", path=str(tmp_path / "m.npy")).mask(8, 2)
+    # the benchmark ball in fractions of the grid is the ball in cells
+    from sciml.components.solvers.geometry import benchmark_ball
+
+    np.testing.assert_array_equal(Obstacle(kind="sphere").mask(20, 3), benchmark_ball(20))
+
+
 def test_config_errors_name_the_problem():
     with pytest.raises(pydantic.ValidationError, match="needs path"):
         Obstacle(kind="file")
     with pytest.raises(pydantic.ValidationError, match="exceeds the number of cells"):
         PoissonData(grid=4, dim=2, lanczos_steps=20)
+    with pytest.raises(pydantic.ValidationError, match="obstacle.centre needs 3 coordinates"):
+        PoissonData(grid=8, dim=3, lanczos_steps=20, obstacle=Obstacle(kind="sphere", centre=[0.5, 0.5]))
     with pytest.raises(pydantic.ValidationError, match="theta"):
         PoissonData(grid=8, dim=2, lanczos_steps=20, theta=15)
