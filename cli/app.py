@@ -1,0 +1,146 @@
+"""The ``sciml`` command line: commands parse arguments and forward to ``sciml.pipelines``.
+
+Exit codes: 0 success, 1 a run that failed (diverged), 2 bad input (spec, override, path). Errors
+print one line; ``--debug`` shows the traceback. Only the commands that train import torch.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from sciml.pipelines.errors import DivergedError, SpecError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Declarative scientific-ML pipelines: a YAML spec -> data -> Lightning training -> evaluation.",
+)
+_state = {"debug": False}
+
+SpecArg = typer.Argument(..., help="the spec file (YAML)", show_default=False)
+OverridesArg = typer.Argument(None, help="KEY=VALUE overrides, e.g. model.width=64 trainer.devices=2", show_default=False)
+RunDirOpt = typer.Option(None, "--run-dir", help="the run directory to create (default: <paths.runs>/<name>-<time>)")
+ResumeOpt = typer.Option(None, "--resume", help="continue the run in this directory from its last.ckpt")
+
+
+@app.callback()
+def _options(debug: bool = typer.Option(False, "--debug", help="show tracebacks")) -> None:
+    _state["debug"] = debug
+
+
+@app.command()
+def run(
+    spec: Optional[Path] = typer.Argument(None, help="the spec file (YAML); omit with --resume", show_default=False),
+    overrides: Optional[list[str]] = OverridesArg,
+    run_dir: Optional[Path] = RunDirOpt,
+    resume: Optional[Path] = ResumeOpt,
+) -> None:
+    """Generate the data, train and evaluate: all stages of SPEC."""
+    from sciml.pipelines.stages import run as run_all
+
+    run_all(spec, overrides or [], run_dir=run_dir, resume=resume)
+
+
+@app.command()
+def generate(spec: Path = SpecArg, overrides: Optional[list[str]] = OverridesArg) -> None:
+    """Generate SPEC's dataset into the cache (nothing happens if it is cached)."""
+    from sciml.pipelines import stages
+
+    stages.generate(stages.load(spec, overrides or [])[0])
+
+
+@app.command()
+def train(
+    spec: Optional[Path] = typer.Argument(None, help="the spec file (YAML); omit with --resume", show_default=False),
+    overrides: Optional[list[str]] = OverridesArg,
+    run_dir: Optional[Path] = RunDirOpt,
+    resume: Optional[Path] = ResumeOpt,
+) -> None:
+    """Train SPEC's model (generating its data if needed) into a new run directory."""
+    from sciml.pipelines import stages
+
+    loaded, text = stages.spec_for_run(spec, overrides or [], resume)
+    stages.train(loaded, text, overrides or [], run_dir=run_dir, resume=resume)
+
+
+@app.command()
+def evaluate(
+    spec: Path = SpecArg,
+    overrides: Optional[list[str]] = OverridesArg,
+    run_dir: Path = typer.Option(..., "--run-dir", help="the trained run to evaluate"),
+) -> None:
+    """Evaluate the run in --run-dir with SPEC's evaluate section; writes metrics.json and plots/."""
+    from sciml.pipelines import stages
+
+    stages.evaluate(stages.load(spec, overrides or [])[0], run_dir)
+
+
+@app.command()
+def validate(spec: Path = SpecArg, overrides: Optional[list[str]] = OverridesArg) -> None:
+    """Check SPEC (and overrides) without running anything."""
+    from sciml.pipelines.spec import load_spec
+
+    loaded = load_spec(spec, overrides or [])
+    evaluators = ", ".join(e.kind for e in loaded.evaluate) or "none"
+    typer.echo(
+        f"{spec}: ok ({loaded.name}: data {loaded.data.kind}, model {loaded.model.kind}, "
+        f"task {loaded.task.kind}, evaluate {evaluators})"
+    )
+
+
+@app.command()
+def show(spec: Path = SpecArg, overrides: Optional[list[str]] = OverridesArg) -> None:
+    """Print the resolved spec with every default filled in."""
+    from sciml.pipelines.spec import dump_yaml, load_spec, resolved_dict
+
+    typer.echo(dump_yaml(resolved_dict(load_spec(spec, overrides or []))), nl=False)
+
+
+@app.command()
+def schema(output: Optional[Path] = typer.Option(None, "--output", "-o", help="write to this file instead of stdout")) -> None:
+    """Print the JSON Schema of specs (registered plugins included), for editor completion."""
+    import json
+
+    from sciml.pipelines.spec import spec_class
+
+    text = json.dumps(spec_class().model_json_schema(), indent=2) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@app.command("list")
+def list_kinds(
+    group: Optional[str] = typer.Argument(None, help="data, models, tasks or evaluation (default: all)", show_default=False),
+) -> None:
+    """List every registered kind with its parameters, defaults and one-line doc."""
+    from sciml.cli.listing import print_kinds
+
+    print_kinds(group)
+
+
+def main() -> None:
+    """Console-script entry point: maps domain exceptions to exit codes."""
+    from sciml.pipelines.registry import RegistryError
+
+    try:
+        app()
+    except (SpecError, RegistryError) as error:
+        _fail(error, 2)
+    except DivergedError as error:
+        _fail(error, 1)
+    except KeyboardInterrupt:
+        _fail(KeyboardInterrupt("interrupted; a training run continues with --resume RUN_DIR"), 130)
+
+
+def _fail(error: BaseException, code: int) -> None:
+    if _state["debug"]:
+        raise error
+    typer.echo(f"error: {error}", err=True)
+    sys.exit(code)

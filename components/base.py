@@ -1,0 +1,147 @@
+"""The four kinds of component a spec names, as pydantic config classes.
+
+A component is a config class registered under a ``kind`` (entry-point groups ``sciml.data``,
+``sciml.models``, ``sciml.tasks``, ``sciml.evaluation``); the class validates its spec section and
+builds the code it configures. Config modules must not import torch or lightning at import time:
+``sciml validate``, ``list`` and ``schema`` load every config class and must stay fast. Import the
+heavy code inside the methods that build it.
+
+The contracts:
+
+- :class:`DataConfig` describes a dataset of independent samples split into named splits. The
+  pipeline calls :meth:`DataConfig.setup` once, then :meth:`DataConfig.sample` on batches of
+  per-sample seeds, and streams the arrays into one HDF5 file per split.
+- :class:`ModelConfig` builds a plain ``torch.nn.Module`` from the dimensions the task passes.
+- :class:`TaskConfig` builds the ``LightningModule`` that ties a dataset to a model.
+- :class:`EvaluationConfig` measures a trained task and returns flat, JSON-ready metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+    from sciml.pipelines.spec import Spec
+
+
+class Component(BaseModel):
+    """Base of every config class: unknown keys are errors and a config never changes after validation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str
+
+    @classmethod
+    def summary(cls) -> str:
+        """First line of the class docstring: the one-line description ``sciml list`` shows."""
+        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+
+class DataConfig(Component):
+    """A generator (or loader) of a dataset of independent samples.
+
+    Subclasses set ``version`` (bump it whenever the same parameters would produce different arrays:
+    it is part of the cache key) and ``batch_size`` (samples per :meth:`sample` call, which bounds
+    peak memory during generation).
+    """
+
+    version: ClassVar[str] = "1"
+    batch_size: ClassVar[int] = 64
+
+    def split_sizes(self) -> dict[str, int]:
+        """Number of samples in each split, e.g. ``{"train": 400, "val": 50, "test": 50}``."""
+        raise NotImplementedError
+
+    def setup(self, seed: int) -> dict[str, np.ndarray]:
+        """Arrays shared by every sample (an operator, a mask, a basis), computed once.
+
+        They are stored under ``shared/`` in every split file and passed back to :meth:`sample`.
+        """
+        return {}
+
+    def sample(
+        self, split: str, seeds: Sequence[np.random.SeedSequence], shared: dict[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """Generate one batch: every array has leading dimension ``len(seeds)``.
+
+        ``seeds[i]`` belongs to one sample and does not depend on how generation is batched or
+        sharded, so a sample is reproducible on its own.
+        """
+        raise NotImplementedError
+
+    def describe_arrays(self) -> dict[str, str]:
+        """Meaning, shape and units of each array :meth:`sample` returns; stored as HDF5 attributes."""
+        return {}
+
+
+class ModelConfig(Component):
+    """A network. ``role`` says which tasks can train it (e.g. ``"field"`` for field-to-field maps)."""
+
+    role: ClassVar[str] = "field"
+
+    def build(self, **dims: Any) -> torch.nn.Module:
+        """Build the module; the task passes the dimensions it knows (channels, spatial dims, ...)."""
+        raise NotImplementedError
+
+
+class TaskConfig(Component):
+    """A training objective: builds the LightningModule that trains a model on a dataset."""
+
+    model_roles: ClassVar[tuple[str, ...]] = ("field",)
+
+    def build(self, spec: Spec, dataset: DatasetFiles) -> Any:
+        """Return a ``sciml.components.tasks.module.TaskModule`` (a ``LightningModule``)."""
+        raise NotImplementedError
+
+
+class EvaluationConfig(Component):
+    """An evaluator: measures a trained task and writes plots; ``name`` prefixes its metrics."""
+
+    name: str | None = None
+
+    @property
+    def prefix(self) -> str:
+        """The prefix of this evaluator's metric names in ``metrics.json``."""
+        return self.name or self.kind
+
+    def evaluate(self, context: EvaluationContext) -> dict[str, float]:
+        """Return flat metrics (``{"test/rel_l2": 0.02, ...}``); write files under ``context.plots_dir``."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class DatasetFiles:
+    """A generated dataset: one HDF5 file per split, all complete."""
+
+    root: Path
+    splits: dict[str, Path]
+    key: str
+
+    def path(self, split: str) -> Path:
+        """The file of ``split``; a clear error if the generator has no such split."""
+        if split not in self.splits:
+            raise KeyError(f"dataset {self.root} has no split {split!r}; it has {sorted(self.splits)}")
+        return self.splits[split]
+
+
+@dataclass
+class EvaluationContext:
+    """What an evaluator gets: the spec, the trained task (eval mode, on ``device``) and where to write."""
+
+    spec: Spec
+    task: Any
+    dataset: DatasetFiles
+    run_dir: Path
+    device: Any
+    plots_dir: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.plots_dir = self.run_dir / "plots"

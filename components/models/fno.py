@@ -1,0 +1,38 @@
+"""Model kind ``fno``: the Fourier neural operator (Li et al., 2021) for fields in 1, 2 or 3 dimensions."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from sciml.components.base import ModelConfig
+
+
+class FNOConfig(ModelConfig):
+    """Fourier neural operator: lifting, spectral-convolution blocks with pointwise skips, projection."""
+
+    kind: Literal["fno"] = "fno"
+    width: int = Field(32, gt=0, description="channels of the hidden fields")
+    modes: int | list[int] = Field(12, description="Fourier modes kept per dimension (one int for all)")
+    layers: int = Field(4, gt=0, description="Fourier blocks")
+    projection_width: int = Field(128, gt=0, description="hidden channels of the projection")
+    padding: float = Field(0.0, ge=0, le=1, description="domain padding as a fraction of each size (for non-periodic problems)")
+    positional_embedding: bool = Field(True, description="append the grid coordinates in [0, 1] as input channels")
+
+    role = "field"
+
+    def build(self, in_channels: int, out_channels: int, ndim: int, **_):
+        from sciml.components.models.fno_net import FNO
+
+        modes = [self.modes] * ndim if isinstance(self.modes, int) else list(self.modes)
+        return FNO(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            modes=modes,
+            width=self.width,
+            layers=self.layers,
+            projection_width=self.projection_width,
+            padding=self.padding,
+            positional_embedding=self.positional_embedding,
+        )

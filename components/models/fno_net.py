@@ -1,0 +1,108 @@
+"""The Fourier neural operator as torch modules: a spectral convolution and the FNO built from it.
+
+Shapes use ``(batch, channels, *spatial)`` with 1 to 3 spatial dimensions. The spectral convolution
+keeps the lowest ``modes[d]`` frequencies of each dimension (both signs, except the last dimension
+of the real FFT which has only non-negative ones); at resolutions too coarse for all of them it uses
+the ones that exist, so one trained model evaluates at any resolution.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class SpectralConv(nn.Module):
+    """``y = irfftn(W * rfftn(x))`` restricted to the low modes; (batch, in, *s) -> (batch, out, *s)."""
+
+    def __init__(self, in_channels: int, out_channels: int, modes: list[int]):
+        super().__init__()
+        self.modes = list(modes)
+        # Non-last dimensions keep frequencies 0..m-1 and -m..-1 (2m entries); the last keeps 0..m-1.
+        kept = [2 * m for m in self.modes[:-1]] + [self.modes[-1]]
+        scale = 1.0 / (in_channels * out_channels)
+        # Complex weights stored as (..., 2) real pairs: DDP's gradient all-reduce and every optimizer
+        # then treat them as ordinary real parameters.
+        self.weight = nn.Parameter(scale * torch.randn(in_channels, out_channels, *kept, 2) / 2**0.5)
+        dims = "xyz"[: len(self.modes)]
+        self._einsum = f"bi{dims},io{dims}->bo{dims}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ndim = len(self.modes)
+        sizes = x.shape[-ndim:]
+        spectrum = torch.fft.rfftn(x, dim=tuple(range(-ndim, 0)), norm="ortho")
+        weights = torch.view_as_complex(self.weight)
+        out = torch.zeros(x.shape[0], weights.shape[1], *spectrum.shape[2:], dtype=spectrum.dtype, device=x.device)
+        last = min(self.modes[-1], spectrum.shape[-1])
+        # Each corner: for every non-last dim either the positive or the negative low frequencies.
+        for signs in itertools.product((0, 1), repeat=ndim - 1):
+            source, target, weight = [slice(None), slice(None)], [slice(None), slice(None)], [slice(None), slice(None)]
+            for m, n, sign in zip(self.modes[:-1], sizes[:-1], signs):
+                k = min(m, n // 2)
+                source.append(slice(0, k) if sign == 0 else slice(n - k, n))
+                target.append(source[-1])
+                weight.append(slice(0, k) if sign == 0 else slice(2 * m - k, 2 * m))
+            for index in (source, target, weight):
+                index.append(slice(0, last))
+            out[tuple(target)] = torch.einsum(self._einsum, spectrum[tuple(source)], weights[tuple(weight)])
+        return torch.fft.irfftn(out, s=sizes, dim=tuple(range(-ndim, 0)), norm="ortho")
+
+
+def _pointwise(ndim: int, in_channels: int, out_channels: int) -> nn.Module:
+    return (nn.Conv1d, nn.Conv2d, nn.Conv3d)[ndim - 1](in_channels, out_channels, kernel_size=1)
+
+
+class FNO(nn.Module):
+    """Fourier neural operator: (batch, in_channels, *s) -> (batch, out_channels, *s), ``len(s) == len(modes)``."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        modes: list[int],
+        width: int = 32,
+        layers: int = 4,
+        projection_width: int = 128,
+        padding: float = 0.0,
+        positional_embedding: bool = True,
+    ):
+        super().__init__()
+        ndim = len(modes)
+        if not 1 <= ndim <= 3:
+            raise ValueError(f"FNO supports 1 to 3 spatial dimensions, got modes={modes}")
+        self.ndim, self.padding, self.positional_embedding = ndim, padding, positional_embedding
+        lifted = in_channels + (ndim if positional_embedding else 0)
+        self.lift = _pointwise(ndim, lifted, width)
+        self.spectral = nn.ModuleList(SpectralConv(width, width, modes) for _ in range(layers))
+        self.skips = nn.ModuleList(_pointwise(ndim, width, width) for _ in range(layers))
+        self.project = nn.Sequential(
+            _pointwise(ndim, width, projection_width), nn.GELU(), _pointwise(ndim, projection_width, out_channels)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        sizes = x.shape[-self.ndim :]
+        if self.positional_embedding:
+            x = torch.cat([x, grid_coordinates(x)], dim=1)
+        h = self.lift(x)
+        pads = [round(self.padding * n) for n in sizes]
+        if any(pads):
+            # F.pad takes (last_lo, last_hi, second_last_lo, ...): pad the far end of each dimension.
+            h = F.pad(h, [v for p in reversed(pads) for v in (0, p)])
+        for i, (spectral, skip) in enumerate(zip(self.spectral, self.skips)):
+            h = spectral(h) + skip(h)
+            if i < len(self.spectral) - 1:
+                h = F.gelu(h)
+        if any(pads):
+            h = h[(..., *[slice(0, n) for n in sizes])]
+        return self.project(h)
+
+
+def grid_coordinates(x: torch.Tensor) -> torch.Tensor:
+    """Coordinates in [0, 1] of the grid of ``x`` (batch, c, *s), as (batch, len(s), *s) on x's device."""
+    sizes = x.shape[2:]
+    axes = [torch.linspace(0, 1, n, device=x.device, dtype=x.dtype) for n in sizes]
+    mesh = torch.stack(torch.meshgrid(*axes, indexing="ij"))
+    return mesh.expand(x.shape[0], *mesh.shape)

@@ -1,0 +1,89 @@
+"""The LightningModule of the ``operator`` task.
+
+Inputs and outputs are normalized per channel with statistics of the training split (kept as
+buffers, so a checkpoint carries them); the loss is computed on de-normalized predictions, in the
+units of the data.
+"""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import torch
+
+from sciml.components.base import DatasetFiles, ModelConfig
+from sciml.components.tasks.module import TaskModule, relative_l2
+from sciml.components.tasks.samples import H5Samples
+from sciml.pipelines.errors import SpecError
+from sciml.pipelines.spec import TrainConfig
+
+
+class OperatorModule(TaskModule):
+    """Learns ``y = G(x)``; ``forward``: (batch, c_in, *s) -> (batch, c_out, *s)."""
+
+    monitor = "val/rel_l2"
+
+    def __init__(self, config, model: ModelConfig, train: TrainConfig, dataset: DatasetFiles):
+        super().__init__(train)
+        self.config, self.files = config, dataset
+        path = dataset.path("train")
+        x_shape, y_shape = _shape(path, config.input_key, "task.input_key"), _shape(path, config.output_key, "task.output_key")
+        ndim = len(x_shape) - 2
+        self.net = model.build(in_channels=x_shape[1], out_channels=y_shape[1], ndim=ndim)
+        for name, key, shape in (("x", config.input_key, x_shape), ("y", config.output_key, y_shape)):
+            mean, std = channel_stats(path, key) if config.normalize else (np.zeros(shape[1]), np.ones(shape[1]))
+            view = (1, -1) + (1,) * ndim
+            self.register_buffer(f"{name}_mean", torch.tensor(mean, dtype=torch.float32).view(view))
+            self.register_buffer(f"{name}_std", torch.tensor(std, dtype=torch.float32).view(view))
+
+    def dataset(self, split: str) -> H5Samples:
+        return H5Samples(self.files.path(split), [self.config.input_key, self.config.output_key])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net((x - self.x_mean) / self.x_std) * self.y_std + self.y_mean
+
+    def _loss(self, pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.config.loss == "rel_l2":
+            return relative_l2(pred, y).mean()
+        return torch.mean(((pred - y) / self.y_std) ** 2)
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x, y = batch[self.config.input_key], batch[self.config.output_key]
+        loss = self.check_finite(self._loss(self(x), y))
+        self.log("train/loss", loss, prog_bar=True, batch_size=x.shape[0])
+        return loss
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        x, y = batch[self.config.input_key], batch[self.config.output_key]
+        pred = self(x)
+        size = x.shape[0]
+        self.log("val/loss", self._loss(pred, y), sync_dist=True, batch_size=size)
+        self.log("val/rel_l2", relative_l2(pred, y).mean(), prog_bar=True, sync_dist=True, batch_size=size)
+
+
+def _shape(path, key: str, spec_path: str) -> tuple[int, ...]:
+    with h5py.File(path, "r") as handle:
+        if key not in handle:
+            raise SpecError(f"{spec_path}: the dataset has no array {key!r} (it has {sorted(k for k in handle if k != 'shared')})")
+        shape = handle[key].shape
+    if len(shape) < 3:
+        raise SpecError(f"{spec_path}: array {key!r} has shape {shape}; operator learning needs (sample, channel, *space)")
+    return shape
+
+
+def channel_stats(path, key: str, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation of array ``key`` (sample, channel, *space), read in chunks."""
+    with h5py.File(path, "r") as handle:
+        array = handle[key]
+        axes = (0,) + tuple(range(2, array.ndim))
+        total = np.zeros(array.shape[1])
+        squares = np.zeros(array.shape[1])
+        count = 0
+        for start in range(0, array.shape[0], chunk):
+            block = array[start : start + chunk].astype(np.float64)
+            total += block.sum(axis=axes)
+            squares += (block**2).sum(axis=axes)
+            count += block.size // array.shape[1]
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
+    return mean, np.where(std > 0, std, 1.0)

@@ -1,0 +1,63 @@
+"""Rich output shared by the stages: messages, a generation progress bar and the final metrics table.
+
+Everything goes to stderr, so ``sciml show`` and ``sciml schema`` can be piped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+console = Console(stderr=True)
+
+
+def say(message: str) -> None:
+    """One status line (rich markup allowed)."""
+    console.print(message, highlight=False)
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator:
+    """A progress bar; yields ``update(label, done, total)``."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        tasks: dict[str, int] = {}
+
+        def update(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = progress.add_task(f"{description} {label}", total=total)
+            progress.update(tasks[label], completed=done)
+
+        yield update
+
+
+def flatten(metrics: Mapping, prefix: str = "") -> dict[str, float]:
+    """``{"a": {"b": 1}}`` -> ``{"a/b": 1}``."""
+    flat: dict[str, float] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}/{key}" if prefix else str(key)
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, name))
+        else:
+            flat[name] = value
+    return flat
+
+
+def metrics_table(metrics: Mapping, title: str) -> None:
+    """Print nested metrics as a two-column table."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in flatten(metrics).items():
+        table.add_row(name, f"{value:.4g}" if isinstance(value, float) else str(value))
+    console.print(table)

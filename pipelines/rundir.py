@@ -1,0 +1,139 @@
+"""Run directories: chosen once (on rank 0), never overwritten, with a status that tells complete from not.
+
+Layout::
+
+    <run>/spec.yaml            the spec as given (the file's text)
+    <run>/spec.resolved.yaml   every default filled in, overrides applied
+    <run>/env.json             versions, git sha, host, devices, command line
+    <run>/run.json             status (running | trained | complete | failed | interrupted), stages, ids
+    <run>/checkpoints/         last.ckpt, best.ckpt
+    <run>/logs/                CSV metrics (and W&B files when enabled)
+    <run>/metrics.json         written by the evaluate stage, atomically
+    <run>/plots/               PNG + CSV
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from sciml.pipelines.errors import SpecError
+from sciml.pipelines.spec import SpecBase, dump_yaml, resolved_dict
+
+RUN_DIR_ENV = "SCIML_RUN_DIR"
+"""Set by rank 0 before Lightning launches the other processes of a run, so they join its directory."""
+
+
+def new_run_dir(spec: SpecBase, requested: str | Path | None = None) -> Path:
+    """A directory that does not exist yet: ``requested``, or ``<paths.runs>/<name>-<time>[-n]``."""
+    if requested is not None:
+        path = Path(requested)
+        if path.exists():
+            raise SpecError(
+                f"--run-dir {path}: already exists and is never overwritten; choose a new directory "
+                f"or continue it with --resume {path}"
+            )
+        return path
+    stem = Path(spec.paths.runs) / f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = stem, 1
+    while path.exists():
+        n += 1
+        path = stem.with_name(f"{stem.name}-{n}")
+    return path
+
+
+def create(path: Path, spec: SpecBase, spec_text: str, overrides: list[str]) -> None:
+    """Make ``path`` and write the spec files, ``env.json`` and ``run.json`` (status ``running``)."""
+    path.mkdir(parents=True, exist_ok=False)
+    (path / "checkpoints").mkdir()
+    (path / "plots").mkdir()
+    (path / "spec.yaml").write_text(spec_text, encoding="utf-8")
+    (path / "spec.resolved.yaml").write_text(dump_yaml(resolved_dict(spec)), encoding="utf-8")
+    write_json(path / "env.json", environment())
+    write_json(
+        path / "run.json",
+        {"name": spec.name, "status": "running", "created": _now(), "overrides": overrides, "stages": {}},
+    )
+
+
+def existing(path: str | Path) -> Path:
+    """A run directory that must exist (for ``--resume`` and ``evaluate``)."""
+    path = Path(path)
+    if not (path / "run.json").is_file():
+        raise SpecError(f"{path}: not a run directory (no run.json); pass a directory made by `sciml run` or `sciml train`")
+    return path
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    """The contents of ``run.json``."""
+    return json.loads((path / "run.json").read_text())
+
+
+def update_state(path: Path, **fields: Any) -> dict[str, Any]:
+    """Merge ``fields`` into ``run.json`` (``stages`` merged per stage) and write it atomically."""
+    state = read_state(path)
+    stages = fields.pop("stages", {})
+    state.update(fields)
+    state["stages"].update(stages)
+    state["updated"] = _now()
+    write_json(path / "run.json", state)
+    return state
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON through a temporary file and a rename, so a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def environment() -> dict[str, Any]:
+    """Versions, git sha, host and devices: what ``env.json`` records."""
+    packages = {}
+    for name in ("sciml", "torch", "lightning", "numpy", "scipy", "h5py", "pydantic", "wandb", "dvc"):
+        try:
+            packages[name] = version(name)
+        except PackageNotFoundError:
+            packages[name] = None
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "host": socket.gethostname(),
+        "cpus": os.cpu_count(),
+        "packages": packages,
+        "git": _git_sha(),
+        "command": sys.argv,
+        "cwd": os.getcwd(),
+        "devices": _devices(),
+    }
+
+
+def _git_sha() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _devices() -> dict[str, Any]:
+    import torch
+
+    cuda = torch.cuda.is_available()
+    return {
+        "cuda": cuda,
+        "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda else [],
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")

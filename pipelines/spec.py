@@ -1,0 +1,369 @@
+"""Specs: YAML + ``key=value`` overrides -> OmegaConf (interpolation) -> a validated pydantic ``Spec``.
+
+The component sections (``data``, ``model``, ``task`` and each entry of ``evaluate``) are unions
+discriminated on ``kind`` over the classes in the registry, so plugins extend the schema. Every
+problem becomes a one-line :class:`SpecError` naming the file and the YAML path, e.g.
+``specs/x.yaml: model.width: must be > 0, got -3``. This module does not import torch.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+
+from sciml.pipelines import registry
+from sciml.pipelines.errors import SpecError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OptimizerConfig(_Section):
+    """The optimizer of the training step."""
+
+    kind: Literal["adam", "adamw", "radam", "sgd"] = "adam"
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    momentum: float = Field(0.9, ge=0, lt=1, description="sgd only")
+
+
+class SchedulerConfig(_Section):
+    """The learning-rate schedule: per epoch (cosine, step) or per step (onecycle)."""
+
+    kind: Literal["none", "cosine", "step", "onecycle"] = "none"
+    step_size: int = Field(10, gt=0, description="step: epochs between decays")
+    gamma: float = Field(0.5, gt=0, le=1, description="step: decay factor")
+    min_lr_ratio: float = Field(0.0, ge=0, le=1, description="cosine: final lr / initial lr")
+
+
+class TrainConfig(_Section):
+    """How long and on what batches to train; ``batch_size`` is global (summed over processes)."""
+
+    max_epochs: int = Field(10, gt=0)
+    batch_size: int = Field(32, gt=0)
+    optimizer: OptimizerConfig = OptimizerConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    shuffle: bool = Field(True, description="reshuffle the training set every epoch")
+    num_workers: int = Field(0, ge=0)
+
+
+_STRATEGIES = ("auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_true", "fsdp", "single_device")
+_PRECISIONS = ("64-true", "32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true")
+
+
+class TrainerConfig(_Section):
+    """Passed to ``lightning.Trainer`` as is (after validation)."""
+
+    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps", "tpu"] = "auto"
+    devices: int | list[int] | Literal["auto"] = "auto"
+    strategy: Literal[_STRATEGIES] = "auto"  # type: ignore[valid-type]
+    num_nodes: int = Field(1, ge=1)
+    precision: Literal[_PRECISIONS] = "32-true"  # type: ignore[valid-type]
+    gradient_clip_val: float | None = Field(None, gt=0)
+    gradient_clip_algorithm: Literal["norm", "value"] = "norm"
+    accumulate_grad_batches: int = Field(1, ge=1)
+    check_val_every_n_epoch: int = Field(1, ge=1)
+    log_every_n_steps: int = Field(10, ge=1)
+    limit_train_batches: float | int | None = Field(None, gt=0)
+    limit_val_batches: float | int | None = Field(None, gt=0)
+    deterministic: bool | Literal["warn"] = False
+
+    @field_validator("precision", mode="before")
+    @classmethod
+    def _precision_number(cls, value: Any) -> Any:
+        return {16: "16-mixed", 32: "32-true", 64: "64-true"}.get(value, value) if isinstance(value, int) else value
+
+    @field_validator("devices")
+    @classmethod
+    def _devices_positive(cls, value: Any) -> Any:
+        if isinstance(value, int) and value < 1 and value != -1:
+            raise ValueError("must be a positive count, -1 (all), a list of device indices or 'auto'")
+        return value
+
+    def lightning_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``lightning.Trainer`` (unset optional limits left to Lightning)."""
+        return {key: value for key, value in self.model_dump().items() if value is not None}
+
+
+class WandbConfig(_Section):
+    """Weights & Biases: offline by default (``wandb sync`` later); ``WANDB_MODE`` in the environment wins."""
+
+    mode: Literal["offline", "online", "disabled"] = "offline"
+    project: str = "sciml"
+    entity: str | None = None
+
+
+class LoggingConfig(_Section):
+    """Loggers: a CSV logger always, W&B as configured."""
+
+    wandb: WandbConfig = WandbConfig()
+
+
+class PathsConfig(_Section):
+    """Where datasets are cached and run directories created (relative to the working directory)."""
+
+    cache: str = Field(default_factory=lambda: os.environ.get("SCIML_CACHE", ".sciml/cache"))
+    runs: str = Field(default_factory=lambda: os.environ.get("SCIML_RUNS", "runs"))
+
+
+class SpecBase(_Section):
+    """Fields of every spec; the component sections are added from the registry by :func:`spec_class`."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="experiment name; W&B group")
+    description: str = ""
+    tags: list[str] = []
+    seed: int = Field(0, ge=0)
+    train: TrainConfig = TrainConfig()
+    trainer: TrainerConfig = TrainerConfig()
+    logging: LoggingConfig = LoggingConfig()
+    paths: PathsConfig = Field(default_factory=PathsConfig)
+
+
+def _union(group: str) -> Any:
+    classes = tuple(registry.kinds(group).values())
+    if not classes:
+        raise registry.RegistryError(f"no kinds registered in entry-point group sciml.{group}; is sciml installed?")
+    return Annotated[Union[classes], Field(discriminator="kind")]  # noqa: UP007 (a runtime tuple of classes)
+
+
+@functools.cache
+def spec_class() -> type[SpecBase]:
+    """The ``Spec`` model over every registered kind (built once per process)."""
+    return create_model(
+        "Spec",
+        __base__=SpecBase,
+        data=(_union("data"), ...),
+        model=(_union("models"), ...),
+        task=(_union("tasks"), ...),
+        evaluate=(list[_union("evaluation")], []),
+    )
+
+
+Spec = SpecBase  # the static type of a validated spec (the runtime class comes from spec_class())
+
+_COMPONENT_SECTIONS = {"data": "data", "model": "models", "task": "tasks", "evaluate": "evaluation"}
+
+
+# --- reading YAML -----------------------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML with YAML 1.2 floats, so ``1e-3`` is a number, not a string."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML text; a syntax error becomes ``SOURCE:LINE:COL: YAML syntax error: ...``."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 (_Loader is a SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        problem = getattr(error, "problem", None) or str(error)
+        raise SpecError(f"{where}: YAML syntax error: {problem}") from error
+
+
+def read_spec_file(path: str | Path) -> dict[str, Any]:
+    """The mapping in a spec file, with one-line errors for a missing file, bad YAML or a non-mapping."""
+    path = Path(path)
+    if not path.is_file():
+        what = "is a directory, not a spec file" if path.is_dir() else "spec file not found"
+        raise SpecError(f"{path}: {what}")
+    raw = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: a spec must be a YAML mapping (name:, data:, model:, ...), got {type(raw).__name__}")
+    return raw
+
+
+# --- overrides --------------------------------------------------------------------------------------
+
+_OVERRIDE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|[0-9]+))*$")
+_KIND_KEY = re.compile(r"^(data|model|task|evaluate\.[0-9]+)\.kind$")
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """``"model.width=64"`` -> ``("model.width", 64)``; the value is read as YAML."""
+    key, sep, text = item.partition("=")
+    key = key.strip()
+    if not sep or not _OVERRIDE_KEY.match(key):
+        raise SpecError(f"override {item!r}: expected KEY=VALUE with a dotted key, e.g. model.width=64")
+    return key, parse_yaml(text, f"override {item!r}") if text.strip() else ""
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Apply ``key=value`` overrides in order; a new ``kind`` replaces its whole section."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    config = OmegaConf.create(raw)
+    for item in overrides:
+        key, value = parse_override(item)
+        try:
+            if _KIND_KEY.match(key):
+                section = key.rsplit(".", 1)[0]
+                if OmegaConf.select(config, key) != value:
+                    OmegaConf.update(config, section, {"kind": value}, merge=False, force_add=True)
+            else:
+                OmegaConf.update(config, key, value, merge=not isinstance(value, dict), force_add=True)
+        except (OmegaConfBaseException, ValueError, IndexError) as error:
+            raise SpecError(f"override {item!r}: {key} cannot be set: {_first_line(error)}") from error
+    return OmegaConf.to_container(config, resolve=False)
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def resolve_interpolations(raw: dict[str, Any], source: str) -> dict[str, Any]:
+    """Resolve ``${...}`` interpolations (OmegaConf)."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        return OmegaConf.to_container(OmegaConf.create(raw), resolve=True)
+    except OmegaConfBaseException as error:
+        key = getattr(error, "full_key", None)
+        where = f"{key}: " if key else ""
+        raise SpecError(f"{source}: {where}interpolation failed: {_first_line(error)}") from error
+
+
+# --- validation -------------------------------------------------------------------------------------
+
+
+def load_spec(source: str | Path | Mapping[str, Any], overrides: Sequence[str] = ()) -> SpecBase:
+    """Read, override, interpolate and validate a spec; raises :class:`SpecError` on bad input."""
+    if isinstance(source, Mapping):
+        name, raw = "<spec>", dict(source)
+    else:
+        name, raw = str(source), read_spec_file(source)
+    raw = resolve_interpolations(apply_overrides(raw, overrides), name)
+    return validate_spec(raw, name)
+
+
+def validate_spec(raw: dict[str, Any], source: str = "<spec>") -> SpecBase:
+    """Validate a plain mapping into a ``Spec``, with one-line errors naming ``source`` and the path."""
+    cls = spec_class()
+    try:
+        spec = cls.model_validate(raw)
+    except ValidationError as error:
+        errors = error.errors()
+        message = _describe(errors[0], raw, cls)
+        more = f" (and {len(errors) - 1} more problem{'s' * (len(errors) > 2)})" if len(errors) > 1 else ""
+        raise SpecError(f"{source}: {message}{more}") from error
+    _check_model_fits_task(spec, source)
+    return spec
+
+
+def _check_model_fits_task(spec: SpecBase, source: str) -> None:
+    task, model = spec.task, spec.model
+    if type(model).role not in type(task).model_roles:
+        fitting = [k for k, c in registry.kinds("models").items() if c.role in type(task).model_roles]
+        raise SpecError(
+            f"{source}: model.kind: {model.kind!r} is a {type(model).role!r} model, but task "
+            f"{task.kind!r} trains {' or '.join(map(repr, type(task).model_roles))} models "
+            f"({', '.join(fitting) or 'none registered'})"
+        )
+
+
+def _describe(error: dict[str, Any], raw: dict[str, Any], cls: type[BaseModel]) -> str:
+    loc = _strip_tags(error["loc"])
+    path = _format_path(loc)
+    kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
+    if kind == "union_tag_invalid":
+        group = _group_of(loc)
+        return f"{path}.kind: {registry.unknown_kind_message(ctx.get('tag'), registry.kinds(group))}"
+    if kind == "union_tag_not_found":
+        known = ", ".join(registry.kinds(_group_of(loc)))
+        return f"{path}.kind: missing; every {path.split('[')[0]} section names its kind (known: {known})"
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(cls, raw, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f", did you mean {close[0]!r}?" if close else ""
+        return f"{path}: unknown key{hint} (allowed: {', '.join(allowed)})"
+    if kind == "missing":
+        return f"{path}: required key missing"
+    text = error["msg"].removeprefix("Value error, ")
+    text = text.replace("Input should be", "must be").replace("String should match pattern", "must match pattern")
+    for name, sign in (("greater_than", ">"), ("greater_than_equal", ">="), ("less_than", "<"), ("less_than_equal", "<=")):
+        if kind == name:
+            text = f"must be {sign} {next(iter(ctx.values()))}"
+    return f"{path}: {text}, got {value!r}"
+
+
+def _strip_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop the union tags pydantic puts in locations: ('model', 'fno', 'width') -> ('model', 'width')."""
+    out: list[Any] = []
+    for i, part in enumerate(loc):
+        previous = loc[i - 1] if i else None
+        in_section = (i == 1 and previous in ("data", "model", "task")) or (
+            i == 2 and loc[0] == "evaluate" and isinstance(previous, int)
+        )
+        if in_section and isinstance(part, str) and part in registry.kinds(_group_of(loc[:1])):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _group_of(loc: tuple[Any, ...]) -> str:
+    return _COMPONENT_SECTIONS.get(loc[0] if loc else "", "data")
+
+
+def _format_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(top level)"
+
+
+def _allowed_keys(cls: type[BaseModel], raw: Any, loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model at ``loc`` (following ``kind`` into component classes)."""
+    model: Any = cls
+    node = raw
+    for i, part in enumerate(loc):
+        node = node[part] if isinstance(node, (dict, list)) and _has(node, part) else None
+        section = loc[0] in _COMPONENT_SECTIONS and (i == 0 and part != "evaluate" or i == 1 and loc[0] == "evaluate")
+        if section:
+            kind = node.get("kind") if isinstance(node, dict) else None
+            model = registry.kinds(_group_of(loc)).get(kind)
+        elif isinstance(part, str) and model is not None and part in model.model_fields:
+            annotation = model.model_fields[part].annotation
+            model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        if model is None:
+            return []
+    return list(model.model_fields)
+
+
+def _has(node: dict | list, part: Any) -> bool:
+    return part in node if isinstance(node, dict) else isinstance(part, int) and 0 <= part < len(node)
+
+
+def resolved_dict(spec: SpecBase) -> dict[str, Any]:
+    """The spec with every default filled in, as plain JSON-ready data (what ``sciml show`` prints)."""
+    return spec.model_dump(mode="json")
+
+
+def dump_yaml(data: Mapping[str, Any]) -> str:
+    """Block-style YAML in field order."""
+    return yaml.safe_dump(dict(data), sort_keys=False, default_flow_style=False)

@@ -1,0 +1,173 @@
+"""The stages generate -> train -> evaluate, callable from Python exactly as the CLI calls them.
+
+``run(spec)`` is ``sciml run SPEC``; ``generate``, ``train`` and ``evaluate`` are the single stages
+(``sciml generate|train|evaluate``) that ``dvc.yaml`` calls. Bad input raises
+:class:`~sciml.pipelines.errors.SpecError` before anything is written.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sciml.components.base import DatasetFiles
+from sciml.pipelines import rundir
+from sciml.pipelines.console import flatten, metrics_table, progress_bar, say
+from sciml.pipelines.datasets import ensure_dataset
+from sciml.pipelines.errors import SpecError
+from sciml.pipelines.spec import SpecBase, dump_yaml, load_spec
+
+SpecSource = str | Path | Mapping[str, Any]
+ALL_STAGES = ("generate", "train", "evaluate")
+
+
+@dataclass
+class RunResult:
+    """What a run produced: its directory (None for generate only), dataset and metrics."""
+
+    spec: SpecBase
+    dataset: DatasetFiles
+    run_dir: Path | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def load(source: SpecSource, overrides: Sequence[str] = ()) -> tuple[SpecBase, str]:
+    """The validated spec and the text to keep as ``spec.yaml`` (the file as given)."""
+    spec = load_spec(source, overrides)
+    text = Path(source).read_text(encoding="utf-8") if not isinstance(source, Mapping) else dump_yaml(source)
+    return spec, text
+
+
+def generate(spec: SpecBase, quiet: bool = False) -> DatasetFiles:
+    """The spec's dataset, generated unless the cache holds it (and then says so)."""
+    if quiet:
+        files, made = ensure_dataset(spec.data, spec.seed, spec.paths.cache)
+    else:
+        with progress_bar(f"generating {spec.data.kind}") as update:
+            files, made = ensure_dataset(spec.data, spec.seed, spec.paths.cache, update)
+    if not quiet:
+        say(f"dataset {'generated in' if made else 'found in cache, nothing generated:'} {files.root}")
+    return files
+
+
+def train(
+    spec: SpecBase,
+    spec_text: str,
+    overrides: Sequence[str] = (),
+    run_dir: str | Path | None = None,
+    resume: str | Path | None = None,
+) -> RunResult:
+    """Generate (or reuse) the data and train; returns the run directory and the training summary."""
+    from sciml.pipelines.training import is_rank_zero
+
+    if not is_rank_zero():
+        return _train_as_worker(spec, run_dir)
+    if resume is not None:
+        path = rundir.existing(resume)
+        rundir.update_state(path, status="running")
+    else:
+        path = rundir.new_run_dir(spec, run_dir)
+    dataset = generate(spec)
+    if resume is None:
+        rundir.create(path, spec, spec_text, list(overrides))
+        say(f"run directory {path}")
+    rundir.update_state(path, dataset=str(dataset.root))
+    summary = _fit_recording_status(spec, dataset, path, resume is not None)
+    rundir.update_state(path, status="trained", stages={"train": summary})
+    return RunResult(spec=spec, dataset=dataset, run_dir=path, metrics={"train": summary})
+
+
+def _train_as_worker(spec: SpecBase, requested: str | Path | None) -> RunResult:
+    """A non-zero rank: join rank 0's run directory, train, write nothing of its own."""
+    from sciml.pipelines.training import fit
+
+    shared = os.environ.get(rundir.RUN_DIR_ENV) or requested
+    if shared is None:
+        raise SpecError("--run-dir: a multi-process launch needs --run-dir so that every process uses the same run directory")
+    path = Path(shared)
+    deadline = time.monotonic() + 600
+    while not (path / "run.json").exists():
+        if time.monotonic() > deadline:
+            raise SpecError(f"--run-dir {path}: rank 0 did not create it within 10 minutes")
+        time.sleep(1)
+    dataset = generate(spec, quiet=True)
+    summary = fit(spec, dataset, path, resume=(path / "checkpoints" / "last.ckpt").exists())
+    return RunResult(spec=spec, dataset=dataset, run_dir=path, metrics={"train": summary})
+
+
+def _fit_recording_status(spec: SpecBase, dataset: DatasetFiles, path: Path, resume: bool) -> dict[str, Any]:
+    from sciml.pipelines.training import fit
+
+    try:
+        return fit(spec, dataset, path, resume)
+    except (KeyboardInterrupt, SystemExit):  # Lightning turns Ctrl+C into SystemExit(1) after a clean stop
+        rundir.update_state(path, status="interrupted", error=f"interrupted; continue with --resume {path}")
+        raise
+    except Exception as error:  # any failure: mark the run, keep its files, re-raise for the exit code
+        rundir.update_state(path, status="failed", error=f"{type(error).__name__}: {error}")
+        raise
+
+
+def evaluate(spec: SpecBase, run_dir: str | Path, dataset: DatasetFiles | None = None) -> dict[str, Any]:
+    """Run every evaluator of the spec on the trained run; writes ``metrics.json`` and ``plots/``."""
+    import lightning as L
+    import torch
+
+    from sciml.components.base import EvaluationContext
+    from sciml.pipelines import tracking
+    from sciml.pipelines.training import load_trained
+
+    path = rundir.existing(run_dir)
+    dataset = dataset or generate(spec, quiet=True)
+    device = torch.device("cuda" if torch.cuda.is_available() and spec.trainer.accelerator in ("auto", "gpu", "cuda") else "cpu")
+    L.seed_everything(spec.seed, verbose=False)
+    task = load_trained(spec, dataset, path, device)
+    context = EvaluationContext(spec=spec, task=task, dataset=dataset, run_dir=path, device=device)
+    context.plots_dir.mkdir(exist_ok=True)
+    state = rundir.read_state(path)
+    metrics: dict[str, Any] = {"train": state["stages"].get("train", {})}
+    with torch.no_grad():
+        for evaluator in spec.evaluate:
+            say(f"evaluating {evaluator.prefix}")
+            metrics[evaluator.prefix] = evaluator.evaluate(context)
+    rundir.write_json(path / "metrics.json", metrics)
+    tracking.log_evaluation(spec, path, {k: v for k, v in flatten(metrics).items() if not k.startswith("train/")})
+    rundir.update_state(path, status="complete", stages={"evaluate": {"evaluators": [e.prefix for e in spec.evaluate]}})
+    metrics_table(metrics, title=f"{spec.name}: {path}")
+    return metrics
+
+
+def run(
+    source: SpecSource | None,
+    overrides: Sequence[str] = (),
+    run_dir: str | Path | None = None,
+    resume: str | Path | None = None,
+) -> RunResult:
+    """All stages: generate, train, evaluate. ``resume`` continues an earlier run from its ``last.ckpt``.
+
+    On a non-zero rank of a multi-process run only training happens; rank 0 evaluates.
+    """
+    spec, text = spec_for_run(source, overrides, resume)
+    result = train(spec, text, overrides, run_dir=run_dir, resume=resume)
+    from sciml.pipelines.training import is_rank_zero
+
+    if is_rank_zero():
+        result.metrics = evaluate(spec, result.run_dir, result.dataset)
+    return result
+
+
+def spec_for_run(source: SpecSource | None, overrides: Sequence[str], resume: str | Path | None) -> tuple[SpecBase, str]:
+    """The spec of a new run (``source`` + overrides) or of the run being resumed (its own files)."""
+    if resume is None:
+        if source is None:
+            raise SpecError("SPEC: a spec file is required (or --resume RUN_DIR to continue a run)")
+        return load(source, overrides)
+    path = rundir.existing(resume)
+    if source is not None or overrides:
+        raise SpecError(f"--resume {path}: a resumed run continues with its own spec.resolved.yaml; pass no SPEC or overrides")
+    spec, _ = load(path / "spec.resolved.yaml")
+    return spec, (path / "spec.yaml").read_text(encoding="utf-8")

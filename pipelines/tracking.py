@@ -1,0 +1,69 @@
+"""Weights & Biases: offline by default, grouped by spec name, one W&B run per stage.
+
+The training run is created by Lightning's ``WandbLogger``; its id is kept in ``run.json`` so a
+resumed run continues the same W&B run. Evaluation logs its metrics and plot images to a second
+W&B run (``job_type="evaluate"``) in the same group. ``WANDB_MODE`` in the environment overrides
+the spec's ``logging.wandb.mode``. Local files stay the source of truth: offline W&B files cannot be
+read back, only synced (``wandb sync <run>/logs/wandb/offline-run-*``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sciml.pipelines import rundir
+from sciml.pipelines.spec import SpecBase, resolved_dict
+
+
+def wandb_mode(spec: SpecBase) -> str:
+    """``offline``, ``online`` or ``disabled``: the environment's ``WANDB_MODE`` wins over the spec."""
+    return os.environ.get("WANDB_MODE") or spec.logging.wandb.mode
+
+
+def _init_kwargs(spec: SpecBase, run_dir: Path, job_type: str, run_id: str) -> dict[str, Any]:
+    settings = spec.logging.wandb
+    save_dir = run_dir / "logs"
+    save_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        "project": settings.project,
+        "entity": settings.entity,
+        "group": spec.name,
+        "job_type": job_type,
+        "name": f"{run_dir.name}-{job_type}",
+        "id": run_id,
+        "resume": "allow",
+        "mode": wandb_mode(spec),
+        "tags": list(spec.tags),
+        "config": resolved_dict(spec),
+    }
+
+
+def training_logger(spec: SpecBase, run_dir: Path):
+    """A ``WandbLogger`` for the train stage, or ``None`` when W&B is disabled."""
+    if wandb_mode(spec) == "disabled":
+        return None
+    import wandb
+    from lightning.pytorch.loggers import WandbLogger
+
+    state = rundir.read_state(run_dir)
+    run_id = state.get("wandb_id") or wandb.util.generate_id()
+    rundir.update_state(run_dir, wandb_id=run_id)
+    kwargs = _init_kwargs(spec, run_dir, "train", run_id)
+    return WandbLogger(save_dir=str(run_dir / "logs"), log_model=False, **kwargs)
+
+
+def log_evaluation(spec: SpecBase, run_dir: Path, metrics: dict[str, float]) -> None:
+    """Log evaluation metrics and the PNGs under ``plots/`` to an ``evaluate`` W&B run."""
+    if wandb_mode(spec) == "disabled":
+        return
+    import wandb
+
+    state = rundir.read_state(run_dir)
+    run_id = f"{state.get('wandb_id') or wandb.util.generate_id()}-evaluate"
+    run = wandb.init(dir=str(run_dir / "logs"), **_init_kwargs(spec, run_dir, "evaluate", run_id))
+    run.summary.update(metrics)
+    images = {f"plots/{png.stem}": wandb.Image(str(png)) for png in sorted((run_dir / "plots").glob("*.png"))}
+    run.log({**metrics, **images})
+    run.finish()

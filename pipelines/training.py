@@ -1,0 +1,125 @@
+"""The train stage: the spec's task and model in a ``lightning.Trainer``.
+
+Checkpoints go to ``<run>/checkpoints`` (``last.ckpt`` every epoch, ``best.ckpt`` on the task's
+monitored validation metric), metrics to a CSV logger in ``<run>/logs`` and to W&B when enabled.
+With ``strategy: ddp`` Lightning starts the other processes by running the same command again; they
+find the run directory in ``SCIML_RUN_DIR`` and write nothing but what Lightning writes on rank 0.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+from lightning.pytorch.loggers import CSVLogger
+
+from sciml.components.base import DatasetFiles
+from sciml.pipelines import tracking
+from sciml.pipelines.errors import SpecError
+from sciml.pipelines.rundir import RUN_DIR_ENV
+from sciml.pipelines.spec import SpecBase
+
+
+def build_task(spec: SpecBase, dataset: DatasetFiles):
+    """The task's LightningModule with its model, ready to train or to load a checkpoint into."""
+    return spec.task.build(spec, dataset)
+
+
+def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> dict[str, float]:
+    """Train; returns a summary (best monitored value, epochs, steps, seconds) for ``metrics.json``.
+
+    ``resume`` continues from ``checkpoints/last.ckpt`` (optimizer, schedule and epoch included).
+    """
+    L.seed_everything(spec.seed, workers=True, verbose=False)
+    task = build_task(spec, dataset)
+    checkpoints = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints",
+        filename="best",
+        monitor=task.monitor,
+        mode="min",
+        save_top_k=1,
+        save_last=True,
+        enable_version_counter=False,
+    )
+    loggers = [CSVLogger(save_dir=str(run_dir), name="logs", version="")]
+    wandb_logger = tracking.training_logger(spec, run_dir) if is_rank_zero() else None
+    if wandb_logger is not None:
+        loggers.append(wandb_logger)
+    trainer = L.Trainer(
+        **spec.trainer.lightning_kwargs(),
+        max_epochs=spec.train.max_epochs,
+        default_root_dir=str(run_dir),
+        logger=loggers,
+        callbacks=[checkpoints, RichProgressBar(leave=True)],
+        enable_model_summary=False,
+        use_distributed_sampler=False,  # TaskModule makes its own, honouring train.shuffle
+    )
+    last = run_dir / "checkpoints" / "last.ckpt"
+    resume = resume and last.exists()
+    csv_path = run_dir / "logs" / "metrics.csv"
+    earlier = _set_aside(csv_path) if resume and is_rank_zero() else None
+    os.environ[RUN_DIR_ENV] = str(run_dir.resolve())
+    started = time.perf_counter()
+    try:
+        trainer.fit(task, ckpt_path=str(last) if resume else None, weights_only=True)
+    finally:
+        os.environ.pop(RUN_DIR_ENV, None)
+        if earlier is not None:
+            _prepend_rows(earlier, csv_path)
+    best = checkpoints.best_model_score
+    return {
+        f"best_{task.monitor.replace('/', '_')}": float(best) if best is not None else float("nan"),
+        "epochs": trainer.current_epoch,
+        "steps": trainer.global_step,
+        "seconds": round(time.perf_counter() - started, 2),
+        "world_size": trainer.world_size,
+    }
+
+
+def _set_aside(csv_path: Path) -> Path | None:
+    """Move the metrics of the interrupted attempt aside: Lightning's CSV logger starts a new file."""
+    if not csv_path.exists():
+        return None
+    return csv_path.replace(csv_path.with_name("metrics.before-resume.csv"))
+
+
+def _prepend_rows(earlier: Path, csv_path: Path) -> None:
+    """One continuous ``metrics.csv``: the earlier attempt's rows, then the resumed ones (columns united)."""
+    parts = [list(csv.DictReader(earlier.open()))]
+    if csv_path.exists():
+        parts.append(list(csv.DictReader(csv_path.open())))
+    columns = list(dict.fromkeys(key for rows in parts for row in rows for key in row))
+    with csv_path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
+        writer.writeheader()
+        for rows in parts:
+            writer.writerows(rows)
+    earlier.unlink()
+
+
+def is_rank_zero() -> bool:
+    """Whether this is the global rank-0 process, from the launcher's environment (True when not distributed)."""
+    for name in ("RANK", "SLURM_PROCID"):
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name]) == 0
+    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
+
+
+def load_trained(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, device: torch.device):
+    """The task with the weights of ``best.ckpt`` (``last.ckpt`` if no best), in eval mode on ``device``.
+
+    Checkpoints are read with ``weights_only=True``: only tensors are loaded, never pickled code.
+    """
+    folder = run_dir / "checkpoints"
+    path = next((p for p in (folder / "best.ckpt", folder / "last.ckpt") if p.exists()), None)
+    if path is None:
+        raise SpecError(f"{run_dir}: no checkpoint in {folder}; run the train stage first")
+    task = build_task(spec, dataset)
+    state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+    task.load_state_dict(state)
+    return task.to(device).eval()
