@@ -1,0 +1,64 @@
+"""Every kind of bad input: exit code 2, one line naming the file and the YAML path, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import sciml
+
+BAD = Path(__file__).parent / "bad_specs"
+
+CASES = [
+    # (spec file, extra args, words the one-line message must contain)
+    ("yaml_syntax.yaml", [], ["yaml_syntax.yaml:3:", "YAML syntax error"]),
+    ("unknown_key.yaml", [], ["model.widht", "unknown key", "did you mean 'width'"]),
+    ("wrong_type.yaml", [], ["train.batch_size", "integer", "'many'"]),
+    ("out_of_range.yaml", [], ["train.optimizer.lr", "must be > 0", "-0.01"]),
+    ("unknown_kind.yaml", [], ["model.kind", "unknown 'fno2'", "did you mean 'fno'", "known:"]),
+    ("missing_kind.yaml", [], ["data.kind", "missing"]),
+    ("not_a_mapping.yaml", [], ["not_a_mapping.yaml", "must be a YAML mapping"]),
+    ("bad_interpolation.yaml", [], ["description", "missing.key"]),
+    ("missing_name.yaml", [], ["name", "required"]),
+    ("bad_evaluator.yaml", [], ["evaluate[0].splits"]),
+    ("bad_trainer_value.yaml", [], ["trainer.strategy", "'dpp'", "'ddp'"]),
+    ("unknown_key.yaml", ["model.width"], ["override 'model.width'", "KEY=VALUE"]),
+    ("unknown_key.yaml", ["model.widht=8", "model.kind=fno3"], ["model.kind", "unknown 'fno3'"]),
+]
+
+
+@pytest.mark.parametrize(("name", "extra", "words"), CASES, ids=[f"{c[0]}{'+' if c[1] else ''}" for c in CASES])
+def test_bad_spec_exits_2_with_one_line(name: str, extra: list[str], words: list[str], tmp_path: Path) -> None:
+    for command in ("validate", "run"):
+        result = sciml(command, BAD / name, *extra)
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        for word in words:
+            assert word in lines[0], (word, lines[0])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], "bad input must write nothing"
+
+
+def test_missing_spec_file(tmp_path: Path) -> None:
+    result = sciml("run", tmp_path / "nope.yaml")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {tmp_path / 'nope.yaml'}: spec file not found"
+
+
+def test_debug_shows_the_traceback() -> None:
+    result = sciml("--debug", "validate", BAD / "unknown_kind.yaml")
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr and "SpecError" in result.stderr
+
+
+def test_existing_run_dir_is_never_overwritten(tiny_spec: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "taken"
+    run_dir.mkdir()
+    (run_dir / "notes.txt").write_text("mine")
+    result = sciml("run", tiny_spec, "--run-dir", run_dir)
+    assert result.returncode == 2
+    assert "already exists" in result.stderr and "--resume" in result.stderr
+    assert [p.name for p in run_dir.iterdir()] == ["notes.txt"]
+    assert not (tmp_path / "cache").exists(), "nothing generated before the input was checked"

@@ -1,0 +1,100 @@
+"""The dataset cache: keys, provenance, sharding-independent seeds, atomic files, resumable generation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import h5py
+import numpy as np
+import pytest
+
+from sciml.components.base import DataConfig
+from sciml.pipelines.datasets import dataset_key, ensure_dataset, read_arrays, read_attributes
+
+
+class Counter(DataConfig):
+    """Each sample: a draw from its own seed, plus how many samples were made in total (class-wide)."""
+
+    kind: Literal["counter"] = "counter"
+    n: int = 10
+    made: ClassVar[list[int]] = []
+
+    def split_sizes(self) -> dict[str, int]:
+        return {"train": self.n, "test": 3}
+
+    def sample(self, split, seeds, shared):
+        Counter.made.append(len(seeds))
+        draws = np.stack([np.random.default_rng(s).standard_normal(4) for s in seeds])
+        return {"x": draws, "offset": draws[:, :1] + shared["offset"]}
+
+    def setup(self, seed):
+        return {"offset": np.array([100.0])}
+
+    def describe_arrays(self):
+        return {"x": "standard normal draws, (sample, 4), no units"}
+
+
+def test_key_follows_data_seed_and_version() -> None:
+    base = dataset_key(Counter(), 0)
+    assert dataset_key(Counter(), 0) == base
+    assert dataset_key(Counter(n=11), 0) != base
+    assert dataset_key(Counter(), 1) != base
+
+    class Bumped(Counter):
+        version = "2"
+
+    assert dataset_key(Bumped(), 0) != base
+
+
+def test_second_call_generates_nothing(tmp_path: Path) -> None:
+    Counter.made.clear()
+    files, made = ensure_dataset(Counter(), 0, tmp_path)
+    assert made and sum(Counter.made) == 13
+    again, made_again = ensure_dataset(Counter(), 0, tmp_path)
+    assert not made_again and sum(Counter.made) == 13 and again == files
+
+
+def test_files_carry_provenance_and_shared_arrays(tmp_path: Path) -> None:
+    files, _ = ensure_dataset(Counter(n=5), 7, tmp_path)
+    attrs = read_attributes(files.path("train"))
+    assert attrs["generator"] == "counter" and attrs["seed"] == 7 and attrs["samples"] == 5
+    assert attrs["parameters"] == {"kind": "counter", "n": 5}
+    with h5py.File(files.path("train")) as handle:
+        assert handle["shared/offset"][0] == 100.0
+        assert "standard normal" in handle["x"].attrs["description"]
+    arrays = read_arrays(files.path("train"))
+    np.testing.assert_allclose(arrays["offset"][:, 0], arrays["x"][:, 0] + 100.0)
+
+
+def test_samples_do_not_depend_on_batching(tmp_path: Path) -> None:
+    class Small(Counter):
+        batch_size = 3
+
+    class Large(Counter):
+        batch_size = 64
+
+    a = read_arrays(ensure_dataset(Small(), 0, tmp_path / "a")[0].path("train"))["x"]
+    b = read_arrays(ensure_dataset(Large(), 0, tmp_path / "b")[0].path("train"))["x"]
+    np.testing.assert_array_equal(a, b)
+    assert len({tuple(row) for row in a}) == len(a), "every sample has its own stream"
+
+
+def test_interrupted_generation_leaves_nothing_complete_and_resumes(tmp_path: Path) -> None:
+    class Flaky(Counter):
+        crash: ClassVar[bool] = True
+
+        def sample(self, split, seeds, shared):
+            if Flaky.crash and split == "test":
+                raise RuntimeError("generator crashed")
+            return super().sample(split, seeds, shared)
+
+    with pytest.raises(RuntimeError, match="crashed"):
+        ensure_dataset(Flaky(), 0, tmp_path)
+    folder = next(tmp_path.iterdir())
+    assert sorted(p.name for p in folder.iterdir()) == ["train.h5"], "the finished split only, no partial file"
+    Flaky.crash = False
+    Counter.made.clear()
+    files, made = ensure_dataset(Flaky(), 0, tmp_path)
+    assert made and sum(Counter.made) == 3, "only the missing split is generated"
+    assert read_arrays(files.path("test"))["x"].shape == (3, 4)
