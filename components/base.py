@@ -18,7 +18,7 @@ The contracts:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -134,13 +134,17 @@ class DatasetFiles:
 
 @dataclass
 class EvaluationContext:
-    """What an evaluator gets: the spec, the trained task (eval mode, on ``device``) and where to write."""
+    """What an evaluator gets: the spec, the trained task (eval mode, on ``device``) and where to write.
+
+    ``progress(label, done, total)`` drives the evaluation progress bar; call it as work completes.
+    """
 
     spec: Spec
     task: Any
     dataset: DatasetFiles
     run_dir: Path
     device: Any
+    progress: Callable[[str, int, int], None] = lambda label, done, total: None
     plots_dir: Path = field(init=False)
 
     def __post_init__(self) -> None:

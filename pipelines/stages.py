@@ -126,13 +126,12 @@ def evaluate(spec: SpecBase, run_dir: str | Path, dataset: DatasetFiles | None =
     device = torch.device("cuda" if torch.cuda.is_available() and spec.trainer.accelerator in ("auto", "gpu", "cuda") else "cpu")
     L.seed_everything(spec.seed, verbose=False)
     task = load_trained(spec, dataset, path, device)
-    context = EvaluationContext(spec=spec, task=task, dataset=dataset, run_dir=path, device=device)
-    context.plots_dir.mkdir(exist_ok=True)
     state = rundir.read_state(path)
     metrics: dict[str, Any] = {"train": state["stages"].get("train", {})}
-    with torch.no_grad():
+    with torch.no_grad(), progress_bar("evaluating") as update:
+        context = EvaluationContext(spec=spec, task=task, dataset=dataset, run_dir=path, device=device, progress=update)
+        context.plots_dir.mkdir(exist_ok=True)
         for evaluator in spec.evaluate:
-            say(f"evaluating {evaluator.prefix}")
             metrics[evaluator.prefix] = evaluator.evaluate(context)
     rundir.write_json(path / "metrics.json", metrics)
     tracking.log_evaluation(spec, path, {k: v for k, v in flatten(metrics).items() if not k.startswith("train/")})

@@ -10,6 +10,7 @@ read back, only synced (``wandb sync <run>/logs/wandb/offline-run-*``).
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +45,10 @@ def training_logger(spec: SpecBase, run_dir: Path):
     """A ``WandbLogger`` for the train stage, or ``None`` when W&B is disabled."""
     if wandb_mode(spec) == "disabled":
         return None
-    import wandb
     from lightning.pytorch.loggers import WandbLogger
 
     state = rundir.read_state(run_dir)
-    run_id = state.get("wandb_id") or wandb.util.generate_id()
+    run_id = state.get("wandb_id") or uuid.uuid4().hex[:8]
     rundir.update_state(run_dir, wandb_id=run_id)
     kwargs = _init_kwargs(spec, run_dir, "train", run_id)
     return WandbLogger(save_dir=str(run_dir / "logs"), log_model=False, **kwargs)
@@ -61,7 +61,7 @@ def log_evaluation(spec: SpecBase, run_dir: Path, metrics: dict[str, float]) -> 
     import wandb
 
     state = rundir.read_state(run_dir)
-    run_id = f"{state.get('wandb_id') or wandb.util.generate_id()}-evaluate"
+    run_id = f"{state.get('wandb_id') or uuid.uuid4().hex[:8]}-evaluate"
     run = wandb.init(dir=str(run_dir / "logs"), **_init_kwargs(spec, run_dir, "evaluate", run_id))
     run.summary.update(metrics)
     images = {f"plots/{png.stem}": wandb.Image(str(png)) for png in sorted((run_dir / "plots").glob("*.png"))}

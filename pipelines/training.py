@@ -9,8 +9,10 @@ find the run directory in ``SCIML_RUN_DIR`` and write nothing but what Lightning
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import time
+import warnings
 from pathlib import Path
 
 import lightning as L
@@ -36,6 +38,7 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
     ``resume`` continues from ``checkpoints/last.ckpt`` (optimizer, schedule and epoch included).
     """
     L.seed_everything(spec.seed, workers=True, verbose=False)
+    _quiet_lightning()
     task = build_task(spec, dataset)
     checkpoints = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
@@ -79,6 +82,12 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
         "seconds": round(time.perf_counter() - started, 2),
         "world_size": trainer.world_size,
     }
+
+
+def _quiet_lightning() -> None:
+    """Keep Lightning's warnings, drop its start-up chatter (device banners, advertising tips)."""
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*LeafSpec.*is deprecated", category=Warning)
 
 
 def _set_aside(csv_path: Path) -> Path | None:

@@ -1,0 +1,49 @@
+"""Every shipped spec validates, and every registered kind builds from its defaults (config and code cannot drift)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from sciml.pipelines import registry
+from sciml.pipelines.spec import load_spec
+
+SPECS = sorted((ROOT / "specs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SPECS, ids=[p.name for p in SPECS])
+def test_shipped_spec_validates(path: Path) -> None:
+    spec = load_spec(path)
+    assert spec.name and spec.evaluate, f"{path.name} must name itself and evaluate something"
+
+
+@pytest.mark.parametrize("group", list(registry.GROUPS))
+def test_every_kind_validates_from_defaults(group: str) -> None:
+    for kind, cls in registry.kinds(group).items():
+        config = cls.model_validate({"kind": kind}) if _all_defaulted(cls) else None
+        if config is not None:
+            assert config.kind == kind
+        assert cls.summary(), f"{kind}: the class docstring's first line is what `sciml list` shows"
+
+
+def _all_defaulted(cls) -> bool:
+    return all(not field.is_required() for name, field in cls.model_fields.items() if name != "kind")
+
+
+def test_data_kinds_declare_their_splits() -> None:
+    for kind, cls in registry.kinds("data").items():
+        if _all_defaulted(cls):
+            sizes = cls.model_validate({"kind": kind}).split_sizes()
+            assert sizes and all(n > 0 for n in sizes.values()), kind
+
+
+def test_field_models_build_from_defaults_and_keep_the_grid() -> None:
+    import torch
+
+    for kind, cls in registry.kinds("models").items():
+        if cls.role != "field" or not _all_defaulted(cls):
+            continue
+        net = cls.model_validate({"kind": kind}).build(in_channels=1, out_channels=1, ndim=2)
+        assert net(torch.randn(2, 1, 32, 32)).shape == (2, 1, 32, 32), kind
