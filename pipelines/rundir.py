@@ -7,7 +7,8 @@ Layout::
     <run>/env.json             versions, git sha, host, devices, command line
     <run>/run.json             status (running | trained | complete | failed | interrupted), stages, ids
     <run>/checkpoints/         last.ckpt, best.ckpt
-    <run>/logs/                CSV metrics (and W&B files when enabled)
+    <run>/logs/metrics.csv     metrics per step and epoch (CSV logger)
+    <run>/wandb/               W&B files, when enabled (offline by default)
     <run>/metrics.json         written by the evaluate stage, atomically
     <run>/plots/               PNG + CSV
 """

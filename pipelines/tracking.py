@@ -4,7 +4,7 @@ The training run is created by Lightning's ``WandbLogger``; its id is kept in ``
 resumed run continues the same W&B run. Evaluation logs its metrics and plot images to a second
 W&B run (``job_type="evaluate"``) in the same group. ``WANDB_MODE`` in the environment overrides
 the spec's ``logging.wandb.mode``. Local files stay the source of truth: offline W&B files cannot be
-read back, only synced (``wandb sync <run>/logs/wandb/offline-run-*``).
+read back, only synced (``wandb sync <run>/wandb/offline-run-*``).
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ def wandb_mode(spec: SpecBase) -> str:
 
 def _init_kwargs(spec: SpecBase, run_dir: Path, job_type: str, run_id: str) -> dict[str, Any]:
     settings = spec.logging.wandb
-    save_dir = run_dir / "logs"
-    save_dir.mkdir(parents=True, exist_ok=True)
     return {
         "project": settings.project,
         "entity": settings.entity,
@@ -51,7 +49,7 @@ def training_logger(spec: SpecBase, run_dir: Path):
     run_id = state.get("wandb_id") or uuid.uuid4().hex[:8]
     rundir.update_state(run_dir, wandb_id=run_id)
     kwargs = _init_kwargs(spec, run_dir, "train", run_id)
-    return WandbLogger(save_dir=str(run_dir / "logs"), log_model=False, **kwargs)
+    return WandbLogger(save_dir=str(run_dir), log_model=False, **kwargs)
 
 
 def log_evaluation(spec: SpecBase, run_dir: Path, metrics: dict[str, float]) -> None:
@@ -62,7 +60,7 @@ def log_evaluation(spec: SpecBase, run_dir: Path, metrics: dict[str, float]) -> 
 
     state = rundir.read_state(run_dir)
     run_id = f"{state.get('wandb_id') or uuid.uuid4().hex[:8]}-evaluate"
-    run = wandb.init(dir=str(run_dir / "logs"), **_init_kwargs(spec, run_dir, "evaluate", run_id))
+    run = wandb.init(dir=str(run_dir), **_init_kwargs(spec, run_dir, "evaluate", run_id))
     run.summary.update(metrics)
     images = {f"plots/{png.stem}": wandb.Image(str(png)) for png in sorted((run_dir / "plots").glob("*.png"))}
     run.log({**metrics, **images})

@@ -58,7 +58,7 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
         max_epochs=spec.train.max_epochs,
         default_root_dir=str(run_dir),
         logger=loggers,
-        callbacks=[checkpoints, RichProgressBar(leave=True)],
+        callbacks=[checkpoints, _ProgressBar(leave=True)],
         enable_model_summary=False,
         use_distributed_sampler=False,  # TaskModule makes its own, honouring train.shuffle
     )
@@ -82,6 +82,15 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
         "seconds": round(time.perf_counter() - started, 2),
         "world_size": trainer.world_size,
     }
+
+
+class _ProgressBar(RichProgressBar):
+    """Lightning's rich bar without the logger's version number (meaningless to a user)."""
+
+    def get_metrics(self, trainer, pl_module):
+        metrics = super().get_metrics(trainer, pl_module)
+        metrics.pop("v_num", None)
+        return metrics
 
 
 def _quiet_lightning() -> None:
