@@ -39,8 +39,18 @@ def run(
     overrides: Optional[list[str]] = OverridesArg,
     run_dir: Optional[Path] = RunDirOpt,
     resume: Optional[Path] = ResumeOpt,
+    sweep: Optional[list[str]] = typer.Option(
+        None, "--sweep", help="KEY=V1,V2,...: run the grid of all --sweep values, one run each (--run-dir: the sweep's directory)"
+    ),
 ) -> None:
     """Generate the data, train and evaluate: all stages of SPEC."""
+    if sweep:
+        from sciml.pipelines.sweep import run_sweep
+
+        if resume is not None or spec is None:
+            raise SpecError("--sweep: needs a SPEC and cannot be combined with --resume")
+        run_sweep(spec, overrides or [], sweep, run_dir=run_dir)
+        return
     from sciml.pipelines.stages import run as run_all
 
     run_all(spec, overrides or [], run_dir=run_dir, resume=resume)
@@ -123,6 +133,69 @@ def list_kinds(
     from sciml.cli.listing import print_kinds
 
     print_kinds(group)
+
+
+dvc_app = typer.Typer(no_args_is_help=True, help="DVC stages generate -> train -> evaluate for specs (dvc.yaml).")
+app.add_typer(dvc_app, name="dvc")
+DvcFileOpt = typer.Option(Path("dvc.yaml"), "--file", "-f", help="the dvc.yaml to write or check")
+DvcOutOpt = typer.Option("results", "--out", help="root of the stages' outputs: OUT/<spec stem>/{data,train,evaluate}")
+
+
+@dvc_app.command("write")
+def dvc_write(
+    specs: Optional[list[Path]] = typer.Argument(None, help="spec files; none: the specs already in the file", show_default=False),
+    file: Path = DvcFileOpt,
+    out: str = DvcOutOpt,
+) -> None:
+    """Write or update dvc.yaml with the stages of SPECs (other stages are kept)."""
+    from sciml.pipelines import dvc
+
+    typer.echo(f"wrote {dvc.write(specs or [], file, out)}")
+
+
+@dvc_app.command("check")
+def dvc_check(file: Path = DvcFileOpt, out: str = DvcOutOpt) -> None:
+    """Exit 1 if dvc.yaml differs from what `sciml dvc write` writes for the specs in its header."""
+    from sciml.pipelines import dvc
+
+    if not dvc.check(file, out):
+        typer.echo(f"{file}: out of date; regenerate it with `sciml dvc write` (its header names the specs)", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{file}: up to date")
+
+
+@dvc_app.command("evaluate")
+def dvc_evaluate(
+    spec: Path = SpecArg,
+    overrides: Optional[list[str]] = OverridesArg,
+    trained: Path = typer.Option(..., "--trained", help="the train stage's run directory (left untouched)"),
+    run_dir: Path = typer.Option(..., "--run-dir", help="the new run directory to evaluate in"),
+    metrics: Optional[Path] = typer.Option(None, "--metrics", help="also copy metrics.json here (the DVC metric)"),
+) -> None:
+    """The evaluate stage of dvc.yaml: evaluate a copy of the trained run in a run directory of its own."""
+    from sciml.pipelines import dvc, stages
+
+    loaded, text = stages.load(spec, overrides or [])
+    dvc.evaluate_trained(loaded, text, overrides or [], trained, run_dir, metrics)
+
+
+@app.command()
+def compare(
+    runs: list[str] = typer.Argument(..., help="run directories or quoted globs ('runs/quickstart-*')", show_default=False),
+    sort: Optional[str] = typer.Option(None, "--sort", help="sort by this metric (a unique suffix such as test/rel_l2 is enough)"),
+    descending: bool = typer.Option(False, "--descending", help="largest first"),
+    csv: Optional[Path] = typer.Option(None, "--csv", help="also write the table as CSV"),
+    markdown: Optional[Path] = typer.Option(None, "--markdown", help="also write the table as markdown"),
+) -> None:
+    """Compare runs: the parameters that differ and every metric, side by side."""
+    from sciml.pipelines import compare as comparing
+
+    table = comparing.compare(runs, sort=sort, descending=descending)
+    comparing.print_table(table)
+    if csv is not None:
+        comparing.write_csv(table, csv)
+    if markdown is not None:
+        markdown.write_text(comparing.to_markdown(table), encoding="utf-8")
 
 
 def main() -> None:

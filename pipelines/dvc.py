@@ -1,0 +1,247 @@
+"""``dvc.yaml`` from specs: stages generate -> train -> evaluate whose caching follows the spec sections they read.
+
+For a spec ``specs/x.yaml`` (stage names and paths use the file's stem ``x``) and the output root
+``results``::
+
+    x-generate  sciml generate specs/x.yaml paths.cache=results/x/data
+                params data, seed                               outs results/x/data
+    x-train     sciml train specs/x.yaml paths.cache=... --run-dir results/x/train
+                params model, task, train, trainer, seed        deps data; outs results/x/train
+    x-evaluate  sciml dvc evaluate specs/x.yaml paths.cache=... --trained results/x/train
+                    --run-dir results/x/evaluate --metrics results/x/metrics.json
+                params evaluate                                 deps data, train; outs results/x/evaluate
+                metrics results/x/metrics.json (cache: false)
+
+The outputs live outside ``runs/`` (which git ignores) because ``metrics.json`` is committed to git
+(``cache: false``), so that ``dvc metrics diff`` compares it with the last commit; DVC adds the cached
+outputs to ``results/x/.gitignore`` itself.
+
+DVC deletes a stage's outputs before it runs it again, so each stage gets a fresh directory, as the
+run directories require. ``sciml evaluate`` writes into the run it evaluates; here that would change
+the train stage's output, so the evaluate stage evaluates a copy (:func:`evaluate_trained`): a run
+directory of its own holding the current spec, the train stage's state and its checkpoints (hard
+links where the file system allows). The top-level ``plots`` name the CSVs the evaluators write
+(:data:`EVALUATOR_PLOTS`) and the training curve, each with its x and y columns.
+
+``write`` merges into an existing ``dvc.yaml``: the stages and plots of the given specs are replaced,
+everything else is kept, and the header lists every spec the file was written for, so
+``sciml dvc write`` with no spec regenerates the file as it stands (:func:`check` tells whether it is
+up to date). This module does not import torch.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sciml.pipelines.errors import SpecError
+from sciml.pipelines.spec import SpecBase, load_spec
+
+DEFAULT_FILE = Path("dvc.yaml")
+DEFAULT_OUT = "results"
+STAGE_PARAMS = {
+    "generate": ["data", "seed"],
+    "train": ["model", "task", "train", "trainer", "seed"],
+    "evaluate": ["evaluate"],
+}
+"""The spec sections each stage reads: a change anywhere else re-runs nothing."""
+
+_HEADER = "# Written by `sciml dvc write`; regenerate with: sciml dvc write{specs}\n"
+_HEADER_LINE = re.compile(r"^# Written by `sciml dvc write`; regenerate with: sciml dvc write(?P<specs>.*)$", re.M)
+_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+PlotEntry = tuple[str, str, str | list[str]]
+"""``(file name under plots/, x column, y column or columns)``."""
+
+
+def _operator_plots(evaluator: Any) -> list[PlotEntry]:
+    return [(f"{evaluator.prefix}_{split}_errors.csv", "sample", "rel_l2") for split in evaluator.splits]
+
+
+def _krylov_plots(evaluator: Any) -> list[PlotEntry]:
+    return [(f"{evaluator.prefix}_residuals.csv", "iteration", "rel_residual")]
+
+
+def _dsr_plots(evaluator: Any) -> list[PlotEntry]:
+    return [
+        (f"{evaluator.prefix}_spectrum.csv", "bin", ["true_0", "model_0", "floor_0"]),
+        (f"{evaluator.prefix}_trajectories.csv", "t", ["true_0", "model_0"]),
+    ]
+
+
+EVALUATOR_PLOTS: dict[str, Callable[[Any], list[PlotEntry]]] = {
+    "operator_metrics": _operator_plots,
+    "krylov": _krylov_plots,
+    "dsr": _dsr_plots,
+}
+"""The CSV plots each built-in evaluator kind writes; other kinds get their PNGs in the run only."""
+
+
+def stage_names(stem: str) -> dict[str, str]:
+    """``{"generate": "<stem>-generate", ...}``."""
+    return {stage: f"{stem}-{stage}" for stage in STAGE_PARAMS}
+
+
+def spec_paths(stem: str, out: str = DEFAULT_OUT) -> dict[str, str]:
+    """The stable paths of one spec's pipeline: dataset cache, train run, evaluate run, metrics file."""
+    root = f"{out.rstrip('/')}/{stem}"
+    return {"data": f"{root}/data", "train": f"{root}/train", "evaluate": f"{root}/evaluate", "metrics": f"{root}/metrics.json"}
+
+
+def _spec_path_text(path: str | Path) -> str:
+    """The spec path as written into ``dvc.yaml``: relative, with forward slashes."""
+    path = Path(path)
+    if path.is_absolute():
+        try:
+            path = path.relative_to(Path.cwd())
+        except ValueError as error:
+            raise SpecError(f"{path}: a spec in dvc.yaml must lie under the repository (the working directory)") from error
+    return path.as_posix()
+
+
+def stages_for(spec_file: str | Path, out: str = DEFAULT_OUT) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The three stages and the top-level plots of one spec (validated first)."""
+    spec_text = _spec_path_text(spec_file)
+    spec = load_spec(spec_file)
+    stem = Path(spec_text).stem
+    if not _STEM.match(stem):
+        raise SpecError(f"{spec_text}: the file name must be letters, digits, '_' or '-' (it names the DVC stages)")
+    names, paths = stage_names(stem), spec_paths(stem, out)
+    cache = f"paths.cache={paths['data']}"
+
+    def params(stage: str) -> list[dict[str, list[str]]]:
+        return [{spec_text: list(STAGE_PARAMS[stage])}]
+
+    stages = {
+        names["generate"]: {
+            "cmd": f"sciml generate {spec_text} {cache}",
+            "params": params("generate"),
+            "outs": [paths["data"]],
+        },
+        names["train"]: {
+            "cmd": f"sciml train {spec_text} {cache} --run-dir {paths['train']}",
+            "deps": [paths["data"]],
+            "params": params("train"),
+            "outs": [paths["train"]],
+        },
+        names["evaluate"]: {
+            "cmd": (
+                f"sciml dvc evaluate {spec_text} {cache} --trained {paths['train']} "
+                f"--run-dir {paths['evaluate']} --metrics {paths['metrics']}"
+            ),
+            "deps": [paths["data"], paths["train"]],
+            "params": params("evaluate"),
+            "outs": [paths["evaluate"]],
+            "metrics": [{paths["metrics"]: {"cache": False}}],
+        },
+    }
+    return stages, _plots(spec, paths)
+
+
+def _plots(spec: SpecBase, paths: dict[str, str]) -> list[dict[str, Any]]:
+    plots = [{f"{paths['train']}/logs/metrics.csv": {"x": "step", "y": "val/loss"}}]
+    for evaluator in spec.evaluate:
+        for name, x, y in EVALUATOR_PLOTS.get(evaluator.kind, lambda _: [])(evaluator):
+            plots.append({f"{paths['evaluate']}/plots/{name}": {"x": x, "y": y}})
+    return plots
+
+
+def render(spec_files: Sequence[str | Path], existing: str | None = None, out: str = DEFAULT_OUT) -> str:
+    """The text of ``dvc.yaml`` with the stages of ``spec_files`` merged into ``existing`` (its text or None).
+
+    With no ``spec_files``, the specs named in ``existing``'s header are rendered again.
+    """
+    document, written = _parse_existing(existing)
+    specs = list(dict.fromkeys([*written, *(_spec_path_text(s) for s in spec_files)]))
+    if not specs:
+        raise SpecError("sciml dvc write: name at least one SPEC (no dvc.yaml written by sciml to regenerate)")
+    stages: dict[str, Any] = dict(document.get("stages") or {})
+    plots: list[Any] = list(document.get("plots") or [])
+    for spec_file in specs:
+        new_stages, new_plots = stages_for(spec_file, out)
+        ours = {f"{out.rstrip('/')}/{Path(spec_file).stem}/"}
+        plots = [entry for entry in plots if not any(_plot_path(entry).startswith(prefix) for prefix in ours)]
+        stages.update(new_stages)
+        plots.extend(new_plots)
+    document = {**document, "stages": stages, "plots": plots}
+    header = _HEADER.format(specs="".join(f" {s}" for s in specs) + (f" --out {out}" if out != DEFAULT_OUT else ""))
+    return header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=1000)
+
+
+def _plot_path(entry: Any) -> str:
+    return next(iter(entry)) if isinstance(entry, dict) else str(entry)
+
+
+def _parse_existing(text: str | None) -> tuple[dict[str, Any], list[str]]:
+    if not text:
+        return {}, []
+    document = yaml.safe_load(text) or {}
+    if not isinstance(document, dict):
+        raise SpecError("dvc.yaml: expected a mapping with stages:, got something else")
+    match = _HEADER_LINE.search(text)
+    words = match.group("specs").split() if match else []
+    specs = [w for i, w in enumerate(words) if w != "--out" and (i == 0 or words[i - 1] != "--out")]
+    return document, specs
+
+
+def write(spec_files: Sequence[str | Path], path: str | Path = DEFAULT_FILE, out: str = DEFAULT_OUT) -> Path:
+    """Write or update ``path`` (``dvc.yaml``) with the stages of ``spec_files``."""
+    path = Path(path)
+    existing = path.read_text(encoding="utf-8") if path.exists() else None
+    path.write_text(render(spec_files, existing, out), encoding="utf-8")
+    return path
+
+
+def check(path: str | Path = DEFAULT_FILE, out: str = DEFAULT_OUT) -> bool:
+    """Whether ``path`` is exactly what ``sciml dvc write`` would write for the specs in its header."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"{path}: not found; write it with `sciml dvc write SPEC...`")
+    text = path.read_text(encoding="utf-8")
+    _, specs = _parse_existing(text)
+    if not specs:
+        raise SpecError(f"{path}: no `sciml dvc write` header; regenerate it with `sciml dvc write SPEC...`")
+    return render(specs, None, out) == text
+
+
+def evaluate_trained(
+    spec: SpecBase,
+    spec_text: str,
+    overrides: Sequence[str],
+    trained: str | Path,
+    run_dir: str | Path,
+    metrics_file: str | Path | None = None,
+) -> dict[str, Any]:
+    """Evaluate the run in ``trained`` inside a new run directory ``run_dir``; ``trained`` is not touched.
+
+    ``run_dir`` gets the current spec, ``trained``'s training state (stages, dataset, W&B id) and its
+    checkpoints; ``metrics.json`` is also copied to ``metrics_file`` (the DVC metric) when given.
+    """
+    from sciml.pipelines import rundir, stages
+
+    source = rundir.existing(trained)
+    path = rundir.new_run_dir(spec, run_dir)
+    rundir.create(path, spec, spec_text, list(overrides))
+    state = rundir.read_state(source)
+    carried = {key: state[key] for key in ("wandb_id", "dataset") if key in state}
+    rundir.update_state(path, status="trained", trained_in=str(source), stages=state.get("stages", {}), **carried)
+    for checkpoint in sorted((source / "checkpoints").glob("*.ckpt")):
+        _link_or_copy(checkpoint, path / "checkpoints" / checkpoint.name)
+    metrics = stages.evaluate(spec, path)
+    if metrics_file is not None:
+        Path(metrics_file).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path / "metrics.json", metrics_file)
+    return metrics
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
