@@ -10,7 +10,7 @@ are stored beside ours. Further geometries (no obstacle, random blobs) at the sm
 
 Thread counts are pinned to 1 below (before numpy loads): on this shared 2-core machine a
 multithreaded BLAS made each 30k-long dot product 700x slower. ``--run`` loads the network of a
-``sciml`` run (e.g. of specs/dcdm-poisson3d.yaml) and adds DCDM rows. Writes
+``sciml`` run (e.g. of specs/dcdm-poisson3d.yaml) and adds DCDM rows, one per ``--k-prev``. Writes
 benchmarks/results/poisson.json and prints a markdown table. Quote ratios measured side by side, not
 absolute times: the machine is shared and noisy.
 """
@@ -91,6 +91,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--max-iters", type=int, default=3000)
     parser.add_argument("--run", type=Path, default=None, help="a sciml run dir whose network adds DCDM rows")
+    parser.add_argument("--k-prev", type=int, nargs="+", default=[2, 50], help="DCDM memories (one row each)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "poisson.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -113,9 +114,10 @@ def main() -> None:
             grid_b[torch.as_tensor(mask)] = torch.as_tensor(b)
             direction = network_direction(net, op.mask)
             grid_proj = op.projection("grid")
-            row = measure("dcdm", lambda tol: dcdm_solve(op, grid_b, direction, tol, args.max_iters, 2, grid_proj), 1)
-            rows.append({"geometry": geom, "n": n, "unknowns": int(mask.sum()), **row})
-            print(rows[-1], flush=True)
+            for k in args.k_prev:
+                row = measure(f"dcdm_k{k}", lambda tol: dcdm_solve(op, grid_b, direction, tol, args.max_iters, k, grid_proj), 1)
+                rows.append({"geometry": geom, "n": n, "unknowns": int(mask.sum()), **row})
+                print(rows[-1], flush=True)
 
     result = {
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()},
@@ -131,7 +133,10 @@ def main() -> None:
 
 
 def table(rows: list[dict]) -> str:
-    """Markdown table: iterations (issue reference) and times per geometry, size and solver."""
+    """Markdown table: iterations (issue reference) and times per geometry, size and solver.
+
+    An iteration count marked ``*`` did not reach the tolerance (cap, breakdown or stall).
+    """
     lines = [
         "| geometry | n | unknowns | solver | iters 1e-4 | iters 1e-6 (issue) | matvecs 1e-6 | setup s | solve s 1e-6 |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -139,11 +144,15 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         ref = r.get("issue_reference_iters_1e-06")
         lines.append(
-            f"| {r['geometry']} | {r['n']} | {r['unknowns']} | {r['solver']} | {r['iters_1e-04']} | "
-            f"{r['iters_1e-06']}{f' ({ref})' if ref else ''} | {r['matvecs_1e-06']} | "
+            f"| {r['geometry']} | {r['n']} | {r['unknowns']} | {r['solver']} | {_count(r, '1e-04')} | "
+            f"{_count(r, '1e-06')}{f' ({ref})' if ref else ''} | {r['matvecs_1e-06']} | "
             f"{r['setup_s_1e-06']:.3f} | {r['solve_s_1e-06']:.3f} |"
         )
     return "\n".join(lines)
+
+
+def _count(row: dict, tol: str) -> str:
+    return f"{row[f'iters_{tol}']}" + ("" if row[f"converged_{tol}"] else "*")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from sciml.components.base import Component, EvaluationConfig, EvaluationContext
 from sciml.components.data.poisson import Obstacle
@@ -51,9 +51,21 @@ class KrylovEvaluationConfig(EvaluationConfig):
     rhs: int = Field(3, ge=1, description="right-hand sides per system (the first of the test split)")
     max_iters: int = Field(2000, gt=0, description="iteration cap of every solver")
     k_prev: list[int] = Field(
-        [2, 50], min_length=1, description="DCDM: directions to A-orthogonalize against (paper: 2); one solver 'dcdm_k<k>' each"
+        [2, 50], min_length=1, description="DCDM: directions to A-orthogonalize against (paper: 2); one solver 'dcdm_k<k>' per entry"
     )
     generalize: list[GeneralizeCase] = Field([], description="further systems: larger grids, unseen obstacles")
+
+    @field_validator("k_prev", mode="before")
+    @classmethod
+    def _one_or_many(cls, value):
+        return [value] if isinstance(value, int) else value
+
+    @field_validator("k_prev")
+    @classmethod
+    def _non_negative(cls, value: list[int]) -> list[int]:
+        if any(k < 0 for k in value):
+            raise ValueError(f"every k_prev must be >= 0, got {value}")
+        return value
 
     def evaluate(self, context: EvaluationContext) -> dict[str, float]:
         import numpy as np
@@ -114,7 +126,11 @@ def _tol_key(tol: float) -> str:
 
 
 def _summary(key: str, tol: float, results) -> dict[str, float]:
-    """Medians over right-hand sides of one (system, solver, tolerance); unconverged solves count as max_iters."""
+    """Medians over right-hand sides of one (system, solver, tolerance).
+
+    An unconverged solve (cap, breakdown or stall) counts with the iterations it ran; ``converged_<tol>``
+    says how many reached the tolerance, so read the counts together with it.
+    """
     import numpy as np
 
     t = _tol_key(tol)
