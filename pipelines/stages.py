@@ -19,7 +19,7 @@ from sciml.pipelines import rundir
 from sciml.pipelines.console import flatten, metrics_table, progress_bar, say
 from sciml.pipelines.datasets import ensure_dataset
 from sciml.pipelines.errors import SpecError
-from sciml.pipelines.spec import SpecBase, dump_yaml, load_spec
+from sciml.pipelines.spec import SpecBase, dump_yaml, load_spec, resolved_dict
 
 SpecSource = str | Path | Mapping[str, Any]
 ALL_STAGES = ("generate", "train", "evaluate")
@@ -122,6 +122,7 @@ def evaluate(spec: SpecBase, run_dir: str | Path, dataset: DatasetFiles | None =
     from sciml.pipelines.training import load_trained
 
     path = rundir.existing(run_dir)
+    _check_same_training(spec, path)
     dataset = dataset or generate(spec, quiet=True)
     device = torch.device("cuda" if torch.cuda.is_available() and spec.trainer.accelerator in ("auto", "gpu", "cuda") else "cpu")
     L.seed_everything(spec.seed, verbose=False)
@@ -138,6 +139,21 @@ def evaluate(spec: SpecBase, run_dir: str | Path, dataset: DatasetFiles | None =
     rundir.update_state(path, status="complete", stages={"evaluate": {"evaluators": [e.prefix for e in spec.evaluate]}})
     metrics_table(metrics, title=f"{spec.name}: {path}")
     return metrics
+
+
+TRAINED_SECTIONS = ("seed", "data", "model", "task")
+
+
+def _check_same_training(spec: SpecBase, run_dir: Path) -> None:
+    """Evaluation may change only what it reads itself: the trained sections must match the run's."""
+    trained = resolved_dict(load_spec(run_dir / "spec.resolved.yaml"))
+    current = resolved_dict(spec)
+    for section in TRAINED_SECTIONS:
+        if trained[section] != current[section]:
+            raise SpecError(
+                f"{section}: differs from the run being evaluated ({run_dir / 'spec.resolved.yaml'}); "
+                f"only the evaluate section may change after training"
+            )
 
 
 def run(

@@ -51,6 +51,8 @@ def test_stages_one_by_one(tiny_spec: Path, tmp_path: Path) -> None:
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     metrics = json.loads((run / "metrics.json").read_text())["operator_metrics"]
     assert {"val/rel_l2", "test/rel_l2"} <= set(metrics)
+    mismatched = sciml("evaluate", tiny_spec, "--run-dir", run, "model.width=9")
+    assert mismatched.returncode == 2 and "model: differs from the run being evaluated" in mismatched.stderr
 
 
 def test_resume_continues_from_last_checkpoint(tiny_spec: Path, tmp_path: Path) -> None:
