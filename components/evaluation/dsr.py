@@ -41,6 +41,12 @@ class DSREvaluationConfig(EvaluationConfig):
     plot_steps: int = Field(5000, gt=1, description="time points drawn and written to CSV")
 
     def evaluate(self, context: EvaluationContext) -> dict[str, float]:
+        from sciml.components.tasks.gtf_module import single_cpu_thread
+
+        with single_cpu_thread(context.device):
+            return self._evaluate(context)
+
+    def _evaluate(self, context: EvaluationContext) -> dict[str, float]:
         import copy
 
         import h5py

@@ -18,6 +18,8 @@ one-step prediction) and ``x_t``. Gradients through the forced recursion are pro
 
 from __future__ import annotations
 
+from contextlib import ExitStack, contextmanager
+
 import h5py
 import torch
 from torch.utils.data import Dataset
@@ -27,6 +29,24 @@ from sciml.components.models.dsr_net import LatentDynamics
 from sciml.components.tasks.module import TaskModule
 from sciml.pipelines.errors import SpecError
 from sciml.pipelines.spec import TrainConfig
+
+
+@contextmanager
+def single_cpu_thread(device: torch.device):
+    """Run torch on one intra-op thread on CPU (no-op on accelerators), restoring the setting after.
+
+    The recurrent ops here are tiny ((batch, latent) with latent ~ 3-250): extra threads only add
+    synchronization, and on a loaded machine spinning threads made a training step 10x slower.
+    """
+    if device.type != "cpu":
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def force(z: torch.Tensor, target: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor:
@@ -119,6 +139,13 @@ class GTFModule(TaskModule):
         adaptive = config.alpha == "adaptive"
         start = config.alpha_init if adaptive else (config.alpha if config.forcing == "gtf" else 0.0)
         self.register_buffer("alpha", torch.tensor(float(start)))
+
+    def on_fit_start(self) -> None:
+        self._threads = ExitStack()
+        self._threads.enter_context(single_cpu_thread(self.device))
+
+    def on_fit_end(self) -> None:
+        self._threads.close()
 
     def dataset(self, split: str) -> Windows:
         stride = self.config.window_stride if split == "train" else self.config.seq_len
