@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from sciml.components.base import TaskConfig
 
 
 class OperatorTaskConfig(TaskConfig):
-    """Supervised operator learning: fields x -> fields y, relative L2 loss, normalized inputs and outputs."""
+    """Supervised operator learning: fields x -> fields y, relative L2 loss, normalized inputs and outputs.
+
+    ``loss: h1`` trains on the relative H1 error (the neuraloperator / MgNO Darcy recipe).
+    ``rollout: true`` is for time series stored with time as the channel axis (``navier_stokes``):
+    the network maps the last ``c_in`` snapshots to the next one and is applied autoregressively,
+    feeding its own predictions back, until the ``c_out`` snapshots of ``y`` are produced; the loss is
+    taken on the whole rollout (as in the FNO paper's Navier-Stokes experiments). Snapshots share one
+    normalization (a scalar mean and standard deviation over all of ``x``) since they are the same field.
+    """
 
     kind: Literal["operator"] = "operator"
     input_key: str = "x"
     output_key: str = "y"
-    loss: Literal["rel_l2", "mse"] = "rel_l2"
+    loss: Literal["rel_l2", "mse", "h1"] = "rel_l2"
     normalize: bool = True
+    rollout: bool = Field(False, description="autoregressive one-step model rolled out over y's channels (time)")
 
     model_roles = ("field",)
 

@@ -2,7 +2,8 @@
 
 Inputs and outputs are normalized per channel with statistics of the training split (kept as
 buffers, so a checkpoint carries them); the loss is computed on de-normalized predictions, in the
-units of the data.
+units of the data. With ``rollout`` the network is a one-step map applied autoregressively (see
+:class:`~sciml.components.tasks.operator.OperatorTaskConfig`), normalized by scalar statistics.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 import torch
 
 from sciml.components.base import DatasetFiles, ModelConfig
+from sciml.components.evaluation.field_errors import relative_h1
 from sciml.components.tasks.module import TaskModule, relative_l2
 from sciml.components.tasks.samples import H5Samples
 from sciml.pipelines.errors import SpecError
@@ -29,9 +31,15 @@ class OperatorModule(TaskModule):
         path = dataset.path("train")
         x_shape, y_shape = _shape(path, config.input_key, "task.input_key"), _shape(path, config.output_key, "task.output_key")
         ndim = len(x_shape) - 2
-        self.net = model.build(in_channels=x_shape[1], out_channels=y_shape[1], ndim=ndim)
+        self.steps = y_shape[1]
+        self.net = model.build(in_channels=x_shape[1], out_channels=1 if config.rollout else y_shape[1], ndim=ndim)
         for name, key, shape in (("x", config.input_key, x_shape), ("y", config.output_key, y_shape)):
-            mean, std = channel_stats(path, key) if config.normalize else (np.zeros(shape[1]), np.ones(shape[1]))
+            if not config.normalize:
+                mean, std = np.zeros(shape[1]), np.ones(shape[1])
+            elif config.rollout:  # one field at every time: the scalar statistics of x for all snapshots
+                mean, std = (np.full(shape[1], v) for v in scalar_stats(path, config.input_key))
+            else:
+                mean, std = channel_stats(path, key)
             view = (1, -1) + (1,) * ndim
             self.register_buffer(f"{name}_mean", torch.tensor(mean, dtype=torch.float32).view(view))
             self.register_buffer(f"{name}_std", torch.tensor(std, dtype=torch.float32).view(view))
@@ -40,11 +48,20 @@ class OperatorModule(TaskModule):
         return H5Samples(self.files.path(split), [self.config.input_key, self.config.output_key])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net((x - self.x_mean) / self.x_std) * self.y_std + self.y_mean
+        if not self.config.rollout:
+            return self.net((x - self.x_mean) / self.x_std) * self.y_std + self.y_mean
+        window, steps = (x - self.x_mean) / self.x_std, []
+        for _ in range(self.steps):
+            step = self.net(window)
+            steps.append(step)
+            window = torch.cat([window[:, 1:], step], dim=1)
+        return torch.cat(steps, dim=1) * self.y_std + self.y_mean
 
     def _loss(self, pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.config.loss == "rel_l2":
             return relative_l2(pred, y).mean()
+        if self.config.loss == "h1":
+            return relative_h1(pred, y).mean()
         return torch.mean(((pred - y) / self.y_std) ** 2)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
@@ -69,6 +86,14 @@ def _shape(path, key: str, spec_path: str) -> tuple[int, ...]:
     if len(shape) < 3:
         raise SpecError(f"{spec_path}: array {key!r} has shape {shape}; operator learning needs (sample, channel, *space)")
     return shape
+
+
+def scalar_stats(path, key: str) -> tuple[float, float]:
+    """Mean and standard deviation over all entries of array ``key`` (every channel has as many entries)."""
+    mean, std = channel_stats(path, key)
+    total_mean = float(mean.mean())
+    total_std = float(np.sqrt(max(np.mean(std**2 + mean**2) - total_mean**2, 0.0)))
+    return total_mean, total_std if total_std > 0 else 1.0
 
 
 def channel_stats(path, key: str, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
