@@ -138,27 +138,25 @@ def list_kinds(
 dvc_app = typer.Typer(no_args_is_help=True, help="DVC stages generate -> train -> evaluate for specs (dvc.yaml).")
 app.add_typer(dvc_app, name="dvc")
 DvcFileOpt = typer.Option(Path("dvc.yaml"), "--file", "-f", help="the dvc.yaml to write or check")
-DvcOutOpt = typer.Option("results", "--out", help="root of the stages' outputs: OUT/<spec stem>/{data,train,evaluate}")
 
 
 @dvc_app.command("write")
 def dvc_write(
     specs: Optional[list[Path]] = typer.Argument(None, help="spec files; none: the specs already in the file", show_default=False),
     file: Path = DvcFileOpt,
-    out: str = DvcOutOpt,
 ) -> None:
     """Write or update dvc.yaml with the stages of SPECs (other stages are kept)."""
     from sciml.pipelines import dvc
 
-    typer.echo(f"wrote {dvc.write(specs or [], file, out)}")
+    typer.echo(f"wrote {dvc.write(specs or [], file)}")
 
 
 @dvc_app.command("check")
-def dvc_check(file: Path = DvcFileOpt, out: str = DvcOutOpt) -> None:
+def dvc_check(file: Path = DvcFileOpt) -> None:
     """Exit 1 if dvc.yaml differs from what `sciml dvc write` writes for the specs in its header."""
     from sciml.pipelines import dvc
 
-    if not dvc.check(file, out):
+    if not dvc.check(file):
         typer.echo(f"{file}: out of date; regenerate it with `sciml dvc write` (its header names the specs)", err=True)
         raise typer.Exit(1)
     typer.echo(f"{file}: up to date")

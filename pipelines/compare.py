@@ -57,6 +57,11 @@ class Comparison:
     def header(self) -> list[str]:
         return ["run", "status", *self.params, *self.metrics]
 
+    def labels(self) -> list[str]:
+        """Short names of the runs: the directory names where they are unique, else the paths."""
+        names = [run.path.name for run in self.runs]
+        return names if len(set(names)) == len(names) else [str(run.path) for run in self.runs]
+
 
 def flatten_params(resolved: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """``{"train": {"optimizer": {"lr": 1e-3}}, "evaluate": [{"kind": "x"}]}`` ->
@@ -138,7 +143,7 @@ def _number(value: Any) -> float | None:
 
 
 def format_value(value: Any) -> str:
-    """A cell: floats to 4 significant digits, absent values empty, lists as YAML flow."""
+    """A cell: floats to 4 significant digits, absent values empty, lists and mappings as JSON."""
     if value is None:
         return ""
     if isinstance(value, float):
@@ -156,8 +161,8 @@ def print_table(comparison: Comparison) -> None:
 
     table = Table(title=f"{len(comparison.runs)} runs: the parameters that differ, then the metrics", title_justify="left")
     table.add_column("")
-    for run in comparison.runs:
-        table.add_column(f"{run.path}\n({run.status})", justify="right", overflow="fold")
+    for label, run in zip(comparison.labels(), comparison.runs):
+        table.add_column(f"{label}\n({run.status})", justify="right", overflow="fold")
     for key in comparison.params:
         table.add_row(key, *(format_value(run.params.get(key)) for run in comparison.runs), style="cyan")
     if comparison.params and comparison.metrics:
@@ -168,17 +173,20 @@ def print_table(comparison: Comparison) -> None:
 
 
 def write_csv(comparison: Comparison, path: str | Path) -> Path:
-    """The comparison as CSV, full precision."""
+    """The comparison as CSV: full paths, full precision."""
+    def cell(value: Any) -> Any:
+        return "" if value is None else json.dumps(value) if isinstance(value, (list, dict)) else value
+
     path = Path(path)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(comparison.header)
-        writer.writerows([[("" if v is None else json.dumps(v) if isinstance(v, (list, dict)) else v) for v in row] for row in comparison.rows()])
+        writer.writerows([list(map(cell, row)) for row in comparison.rows()])
     return path
 
 
 def to_markdown(comparison: Comparison) -> str:
-    """The comparison as a markdown (pipe) table."""
+    """The comparison as a markdown (pipe) table, runs named as in :meth:`Comparison.labels`."""
     def cell(value: Any) -> str:
         return format_value(value).replace("|", "\\|")
 
@@ -186,5 +194,5 @@ def to_markdown(comparison: Comparison) -> str:
         "| " + " | ".join(map(cell, comparison.header)) + " |",
         "|" + "|".join("---:" if i >= 2 + len(comparison.params) else "---" for i in range(len(comparison.header))) + "|",
     ]
-    lines += ["| " + " | ".join(map(cell, row)) + " |" for row in comparison.rows()]
+    lines += ["| " + " | ".join(map(cell, [label, *row[1:]])) + " |" for label, row in zip(comparison.labels(), comparison.rows())]
     return "\n".join(lines) + "\n"

@@ -44,7 +44,7 @@ from sciml.pipelines.errors import SpecError
 from sciml.pipelines.spec import SpecBase, load_spec
 
 DEFAULT_FILE = Path("dvc.yaml")
-DEFAULT_OUT = "results"
+OUT = "results"
 STAGE_PARAMS = {
     "generate": ["data", "seed"],
     "train": ["model", "task", "train", "trainer", "seed"],
@@ -88,9 +88,9 @@ def stage_names(stem: str) -> dict[str, str]:
     return {stage: f"{stem}-{stage}" for stage in STAGE_PARAMS}
 
 
-def spec_paths(stem: str, out: str = DEFAULT_OUT) -> dict[str, str]:
+def spec_paths(stem: str) -> dict[str, str]:
     """The stable paths of one spec's pipeline: dataset cache, train run, evaluate run, metrics file."""
-    root = f"{out.rstrip('/')}/{stem}"
+    root = f"{OUT}/{stem}"
     return {"data": f"{root}/data", "train": f"{root}/train", "evaluate": f"{root}/evaluate", "metrics": f"{root}/metrics.json"}
 
 
@@ -105,14 +105,14 @@ def _spec_path_text(path: str | Path) -> str:
     return path.as_posix()
 
 
-def stages_for(spec_file: str | Path, out: str = DEFAULT_OUT) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def stages_for(spec_file: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The three stages and the top-level plots of one spec (validated first)."""
     spec_text = _spec_path_text(spec_file)
     spec = load_spec(spec_file)
     stem = Path(spec_text).stem
     if not _STEM.match(stem):
         raise SpecError(f"{spec_text}: the file name must be letters, digits, '_' or '-' (it names the DVC stages)")
-    names, paths = stage_names(stem), spec_paths(stem, out)
+    names, paths = stage_names(stem), spec_paths(stem)
     cache = f"paths.cache={paths['data']}"
 
     def params(stage: str) -> list[dict[str, list[str]]]:
@@ -152,7 +152,7 @@ def _plots(spec: SpecBase, paths: dict[str, str]) -> list[dict[str, Any]]:
     return plots
 
 
-def render(spec_files: Sequence[str | Path], existing: str | None = None, out: str = DEFAULT_OUT) -> str:
+def render(spec_files: Sequence[str | Path], existing: str | None = None) -> str:
     """The text of ``dvc.yaml`` with the stages of ``spec_files`` merged into ``existing`` (its text or None).
 
     With no ``spec_files``, the specs named in ``existing``'s header are rendered again.
@@ -164,13 +164,13 @@ def render(spec_files: Sequence[str | Path], existing: str | None = None, out: s
     stages: dict[str, Any] = dict(document.get("stages") or {})
     plots: list[Any] = list(document.get("plots") or [])
     for spec_file in specs:
-        new_stages, new_plots = stages_for(spec_file, out)
-        ours = {f"{out.rstrip('/')}/{Path(spec_file).stem}/"}
-        plots = [entry for entry in plots if not any(_plot_path(entry).startswith(prefix) for prefix in ours)]
+        new_stages, new_plots = stages_for(spec_file)
+        ours = f"{OUT}/{Path(spec_file).stem}/"
+        plots = [entry for entry in plots if not _plot_path(entry).startswith(ours)]
         stages.update(new_stages)
         plots.extend(new_plots)
     document = {**document, "stages": stages, "plots": plots}
-    header = _HEADER.format(specs="".join(f" {s}" for s in specs) + (f" --out {out}" if out != DEFAULT_OUT else ""))
+    header = _HEADER.format(specs="".join(f" {s}" for s in specs))
     return header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=1000)
 
 
@@ -185,29 +185,26 @@ def _parse_existing(text: str | None) -> tuple[dict[str, Any], list[str]]:
     if not isinstance(document, dict):
         raise SpecError("dvc.yaml: expected a mapping with stages:, got something else")
     match = _HEADER_LINE.search(text)
-    words = match.group("specs").split() if match else []
-    specs = [w for i, w in enumerate(words) if w != "--out" and (i == 0 or words[i - 1] != "--out")]
-    return document, specs
+    return document, match.group("specs").split() if match else []
 
 
-def write(spec_files: Sequence[str | Path], path: str | Path = DEFAULT_FILE, out: str = DEFAULT_OUT) -> Path:
+def write(spec_files: Sequence[str | Path], path: str | Path = DEFAULT_FILE) -> Path:
     """Write or update ``path`` (``dvc.yaml``) with the stages of ``spec_files``."""
     path = Path(path)
     existing = path.read_text(encoding="utf-8") if path.exists() else None
-    path.write_text(render(spec_files, existing, out), encoding="utf-8")
+    path.write_text(render(spec_files, existing), encoding="utf-8")
     return path
 
 
-def check(path: str | Path = DEFAULT_FILE, out: str = DEFAULT_OUT) -> bool:
-    """Whether ``path`` is exactly what ``sciml dvc write`` would write for the specs in its header."""
+def check(path: str | Path = DEFAULT_FILE) -> bool:
+    """Whether ``path`` is exactly what ``sciml dvc write`` (no SPEC: the specs in its header) would write."""
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"{path}: not found; write it with `sciml dvc write SPEC...`")
     text = path.read_text(encoding="utf-8")
-    _, specs = _parse_existing(text)
-    if not specs:
+    if not _parse_existing(text)[1]:
         raise SpecError(f"{path}: no `sciml dvc write` header; regenerate it with `sciml dvc write SPEC...`")
-    return render(specs, None, out) == text
+    return render([], text) == text
 
 
 def evaluate_trained(
