@@ -55,3 +55,14 @@ def test_shrunk_2d_spec_runs_and_reports_every_solver():
     assert (plots / "krylov_train_system.png").stat().st_size > 0 and (plots / "krylov_grid16.png").exists()
     header = (plots / "krylov_residuals.csv").read_text().splitlines()[0]
     assert header == "system,solver,rhs,iteration,rel_residual"
+
+
+def test_krylov_config_accepts_one_or_many_memories():
+    import pydantic
+
+    from sciml.components.evaluation.krylov import KrylovEvaluationConfig
+
+    assert KrylovEvaluationConfig(k_prev=2).k_prev == [2]
+    assert KrylovEvaluationConfig().k_prev == [2, 50]
+    with pytest.raises(pydantic.ValidationError, match="every k_prev must be >= 0"):
+        KrylovEvaluationConfig(k_prev=[2, -1])
