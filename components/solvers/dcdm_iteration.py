@@ -92,13 +92,16 @@ def dcdm_solve(
         calls += 1
         if project is not None:
             q = project(q)  # a null-space component adds nothing to A q and only harms the step
+        raw_norm = torch.linalg.vector_norm(q)
         for p, ap, pap in previous:
             q = q - (torch.sum(q * ap) / pap) * p
+        if not float(torch.linalg.vector_norm(q)) > 1e-10 * float(raw_norm):
+            break  # the direction lies in the span of the previous ones (or is zero / not finite)
         aq = operator(q)
         matvecs += 1
         qaq = torch.sum(q * aq)
-        if not bool(torch.isfinite(qaq)) or float(qaq) <= 0.0:
-            break  # the direction has no component in the range of A: no progress possible
+        if not float(qaq) > 0.0:
+            break  # no component in the range of A (or not finite): no progress possible
         x = x + (torch.sum(q * r) / qaq) * q
         r = b - operator(x)
         matvecs += 1

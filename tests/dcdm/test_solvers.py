@@ -147,7 +147,7 @@ def test_dcdm_stops_when_directions_stop_helping():
 
 
 def test_dcdm_stops_on_a_direction_in_the_span_of_the_previous_ones():
-    # the same direction twice: orthogonalized to zero, q^T A q = 0, no step is possible
+    # the same direction twice: orthogonalized to (rounding of) zero, no step is possible
     op, proj, b = _system(*SYSTEMS["dirichlet-2d"])
     mask = torch.as_tensor(SYSTEMS["dirichlet-2d"][1])
     grid_b = torch.zeros(mask.shape, dtype=torch.float64)
