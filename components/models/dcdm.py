@@ -18,6 +18,9 @@ class DCDMConfig(ModelConfig):
     coarse_blocks: int = Field(3, ge=0, description="residual blocks on the pooled grid")
     up_blocks: int = Field(2, ge=0, description="residual blocks after the upsampled skip")
     kernel_size: int = Field(3, gt=0, description="convolution width, odd")
+    normalize_input: bool = Field(
+        True, description="divide each input by its RMS (scale- and grid-size-invariant); false: the paper's raw r/||r||"
+    )
 
     role = "field"
 
@@ -41,4 +44,5 @@ class DCDMConfig(ModelConfig):
             coarse_blocks=self.coarse_blocks,
             up_blocks=self.up_blocks,
             kernel_size=self.kernel_size,
+            normalize_input=self.normalize_input,
         )

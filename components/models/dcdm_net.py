@@ -12,6 +12,13 @@ A residual block is ``h = relu(conv(relu(conv(x)))) + x``. Every convolution has
 the grid size, so the net applies to any grid size (odd sizes too: the pooling rounds up and the
 upsampling returns exactly to the skip's size). Being convolutional, one set of weights serves every
 grid size, which is what DCDM's size-generalization claim rests on.
+
+``normalize_input`` (default) divides each input by its root-mean-square over the grid. The paper
+feeds ``r / ||r||``, whose entries shrink like ``N^-1/2`` with the number of cells: on a 64^3 grid they
+are ~2e-3, so at initialization the biases dominate every layer (training stalled at loss 1.0 in our
+3D runs), and a 128^3 residual reaches the same weights 2.8x weaker than a 64^3 one. Unit RMS makes
+the net scale-invariant (``f(c r) = f(r)``, which is all DCDM needs) and grid-size-invariant in
+amplitude; ``normalize_input=False`` is the paper's raw input.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ class DCDMNet(nn.Module):
         channels: feature channels C at both levels (paper: 16).
         fine_blocks, coarse_blocks, up_blocks: residual blocks per stage (paper: 1, 3, 2).
         kernel_size: odd convolution width (paper: 3).
+        normalize_input: divide each input by its RMS over channels and grid (see the module docstring).
     """
 
     def __init__(
@@ -59,6 +67,7 @@ class DCDMNet(nn.Module):
         coarse_blocks: int = 3,
         up_blocks: int = 2,
         kernel_size: int = 3,
+        normalize_input: bool = True,
     ):
         super().__init__()
         if dim not in (2, 3):
@@ -66,6 +75,7 @@ class DCDMNet(nn.Module):
         if kernel_size % 2 == 0:
             raise ValueError(f"DCDMNet: kernel_size must be odd to keep the grid size, got {kernel_size}")
         self.dim = dim
+        self.normalize_input = normalize_input
         self.stem = _conv(dim, in_channels, channels, kernel_size)
         self.fine_in = _conv(dim, channels, channels, kernel_size)
         self.fine = nn.Sequential(*(ResidualBlock(dim, channels, kernel_size) for _ in range(fine_blocks)))
@@ -81,6 +91,9 @@ class DCDMNet(nn.Module):
                 f"DCDMNet({self.dim}D) expects (batch, channels, *spatial) with {self.dim} spatial dims, "
                 f"got shape {tuple(r.shape)}"
             )
+        if self.normalize_input:
+            rms = r.square().mean(dim=tuple(range(1, r.ndim)), keepdim=True).sqrt()
+            r = r / torch.clamp(rms, min=torch.finfo(r.dtype).tiny)
         h = F.relu(self.fine_in(self.stem(r)))
         skip = F.relu(self.fine_out(self.fine(h)))
         pool = F.avg_pool2d if self.dim == 2 else F.avg_pool3d

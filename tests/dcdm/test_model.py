@@ -44,6 +44,16 @@ def test_one_set_of_weights_is_translation_equivariant_away_from_walls():
     torch.testing.assert_close(ys[window], torch.roll(y, (4, 6), (2, 3))[window], atol=1e-12, rtol=0)
 
 
+def test_normalized_input_makes_the_net_scale_invariant():
+    net = DCDMNet(2, channels=4).double()
+    x = torch.randn(2, 1, 12, 12, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    scale = torch.tensor([1e-3, 50.0], dtype=torch.float64).view(2, 1, 1, 1)
+    # float64: the only difference is the rounding of the rescaling
+    torch.testing.assert_close(net(x * scale), net(x), atol=1e-12, rtol=1e-12)
+    raw = DCDMNet(2, channels=4, normalize_input=False).double()
+    assert not torch.allclose(raw(x * scale), raw(x))  # the paper's raw input is not
+
+
 def test_rejects_bad_input_and_config():
     with pytest.raises(ValueError, match="expects \\(batch, channels, \\*spatial\\) with 3 spatial dims"):
         DCDMNet(3)(torch.zeros(1, 1, 4, 4))
@@ -53,6 +63,6 @@ def test_rejects_bad_input_and_config():
 
 def test_config_builds_the_paper_default():
     net = DCDMConfig().build(in_channels=1, out_channels=1, ndim=3)
-    assert isinstance(net, DCDMNet)
+    assert isinstance(net, DCDMNet) and net.normalize_input
     assert net.stem.out_channels == 16 and len(net.coarse) == 3 and len(net.up) == 2
     assert net.head.kernel_size == (1, 1, 1)
