@@ -56,6 +56,11 @@ def test_every_point_is_validated_before_the_first_run(tiny_spec: Path, tmp_path
     assert not (tmp_path / "sw").exists(), "nothing ran"
 
 
+def test_sweep_needs_a_spec_and_no_resume(tiny_spec: Path, tmp_path: Path) -> None:
+    result = sciml("run", "--resume", tmp_path / "old", "--sweep", "model.width=8,16")
+    assert result.returncode == 2 and "--sweep: needs a SPEC and cannot be combined with --resume" in result.stderr
+
+
 def test_a_diverged_point_does_not_stop_the_sweep(tiny_spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The grid's runs, with a stand-in for the stages: the sweep goes on after a divergence, then reports it."""
     calls: list[list[str]] = []
