@@ -1,0 +1,328 @@
+"""Neural operators side by side: our FNO vs neuraloperator's ``neuralop.models.FNO``, and MgNO vs both.
+
+Three parts, each written to benchmarks/results/operators.json and printed as a markdown table:
+
+1. ``generation``: Darcy samples per second at 64x64 (Gaussian field + solve), our banded Cholesky
+   against ``scipy.sparse.linalg.spsolve`` of the same five-point matrix on the same coefficients,
+   and our generator on 1 vs 2 processes.
+2. ``neuralop-darcy``: neuraloperator's own small Darcy set (``../shared/data/darcy-neuralop``; skipped
+   when absent): train at 16x16 (1000 pairs), test at 16x16 (50) and zero-shot at 32x32 (50), with the
+   settings of neuraloperator's FNO example (n_modes (8, 8), i.e. our m = 4, hidden 32, AdamW lr 8e-3, weight decay
+   1e-4, cosine schedule, batch 32, relative H1 training loss).
+3. ``generated-darcy``: our Darcy generator at ``--resolution`` (default 64) with ``--train`` /
+   ``--test`` samples, Fourier modes m = 12 (neuraloperator n_modes (24, 24)), the same models and loop.
+
+Every model is trained by the same loop on identical tensors (inputs and outputs normalized with
+training-set mean and standard deviation; the loss on de-normalized outputs). Training throughput is
+measured separately, alternating the models over ``--repeats`` rounds of ``--steps`` optimizer steps
+on the same batch, so the ratios compare like with like on this shared, noisy machine; torch uses one
+thread. neuraloperator is an optional benchmark extra (``pip install neuraloperator``, which leaves
+torch alone); without it the neuralop rows are skipped.
+
+    OMP_NUM_THREADS=1 python benchmarks/operators.py [--epochs 20] [--darcy-epochs 5] [--parts ...]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import scipy  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+import scipy.sparse.linalg as spl  # noqa: E402
+import torch  # noqa: E402
+
+from sciml.components.data.darcy import DarcyData  # noqa: E402
+from sciml.components.evaluation.field_errors import relative_h1  # noqa: E402
+from sciml.components.models.fno_net import FNO  # noqa: E402
+from sciml.components.models.mgno_net import MgNO  # noqa: E402
+from sciml.components.solvers.darcy import darcy_coefficient, solve_darcy, stencil_band  # noqa: E402
+from sciml.components.solvers.grf import neumann_grf  # noqa: E402
+from sciml.components.tasks.module import relative_l2  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent
+SHARED_DARCY = ROOT.parent.parent / "shared" / "data" / "darcy-neuralop"
+
+try:
+    import neuralop
+    from neuralop.models import FNO as NeuralopFNO
+except ImportError:  # the optional benchmark extra
+    neuralop = NeuralopFNO = None
+
+
+# ---------------------------------------------------------------- 1. data generation
+def _coefficients(n: int, count: int, seed: int) -> list[np.ndarray]:
+    return [darcy_coefficient(neumann_grf(np.random.default_rng([seed, i]), n, 2.0, 3.0)[0]) for i in range(count)]
+
+
+def _spsolve_darcy(a: np.ndarray) -> np.ndarray:
+    """The same five-point system, assembled as a sparse matrix from the band and solved by SuperLU."""
+    band = stencil_band(a)
+    m = band.shape[1]
+    k = band.shape[0] - 1
+    matrix = sp.diags([band[0], band[1, :-1], band[1, :-1], band[k, : m - k], band[k, : m - k]], [0, 1, -1, k, -k], format="csc")
+    h2 = 1.0 / (a.shape[0] - 1) ** 2
+    return spl.spsolve(matrix, np.full(m, h2))
+
+
+def _generate(args: tuple[int, int, int]) -> int:
+    n, count, seed = args
+    data = DarcyData(resolution=n)
+    seeds = [np.random.SeedSequence(seed, spawn_key=(0, i)) for i in range(count)]
+    for start in range(0, count, data.batch_size):
+        data.sample("train", seeds[start : start + data.batch_size], {})
+    return count
+
+
+def bench_generation(n: int, count: int, repeats: int) -> dict:
+    fields = _coefficients(n, count, 0)
+    check = max(abs(solve_darcy(a)[1:-1, 1:-1].ravel() - _spsolve_darcy(a)).max() for a in fields[:3])
+    times = {"banded_cholesky": [], "spsolve": [], "generator_1proc": [], "generator_2proc": []}
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_generate, [(n, 2, 9), (n, 2, 9)]))  # start the workers
+        for r in range(repeats):
+            t = time.perf_counter()
+            for a in fields:
+                solve_darcy(a)
+            times["banded_cholesky"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            for a in fields:
+                _spsolve_darcy(a)
+            times["spsolve"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            _generate((n, 2 * count, r))
+            times["generator_1proc"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            list(pool.map(_generate, [(n, count, 100 + r), (n, count, 200 + r)]))
+            times["generator_2proc"].append(time.perf_counter() - t)
+    per = {"banded_cholesky": count, "spsolve": count, "generator_1proc": 2 * count, "generator_2proc": 2 * count}
+    rates = {k: per[k] / statistics.median(v) for k, v in times.items()}
+    return {
+        "resolution": n,
+        "samples": count,
+        "samples_per_s": rates,
+        "solve_speedup_vs_spsolve": rates["banded_cholesky"] / rates["spsolve"],
+        "two_process_speedup": rates["generator_2proc"] / rates["generator_1proc"],
+        "max_abs_difference_vs_spsolve": float(check),
+    }
+
+
+# ---------------------------------------------------------------- 2./3. training
+class Normalized(torch.nn.Module):
+    """``net`` between input and output normalization with training-set statistics (scalars)."""
+
+    def __init__(self, net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor):
+        super().__init__()
+        self.net = net
+        self.register_buffer("stats", torch.tensor([x.mean(), x.std(), y.mean(), y.std()]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        xm, xs, ym, ys = self.stats
+        return self.net((x - xm) / xs) * ys + ym
+
+
+def build_models(modes: int, width: int, x: torch.Tensor, y: torch.Tensor, padding: float = 0.0) -> dict[str, torch.nn.Module]:
+    """Our FNO and neuraloperator's on the same Fourier modes, width, layers (4) and projection (2 x width), and MgNO.
+
+    The same frequencies: neuraloperator's ``n_modes = (2m, 2m)`` keeps ``-m..m-1`` along the first axis
+    and ``0..m`` along the last (real FFT, ``2m // 2 + 1`` modes); ours with ``modes = [m, m + 1]``
+    keeps exactly these.
+    """
+    torch.manual_seed(0)
+    models = {"fno_sciml": FNO(1, 1, [modes, modes + 1], width=width, layers=4, projection_width=2 * width)}
+    if NeuralopFNO is not None:
+        torch.manual_seed(0)
+        models["fno_neuralop"] = NeuralopFNO(
+            n_modes=(2 * modes, 2 * modes), in_channels=1, out_channels=1, hidden_channels=width, projection_channel_ratio=2
+        )
+    if padding:
+        torch.manual_seed(0)
+        models["fno_sciml_padded"] = FNO(1, 1, [modes, modes + 1], width=width, layers=4, projection_width=2 * width, padding=padding)
+    torch.manual_seed(0)
+    models["mgno_sciml"] = MgNO(1, 1, 2, width=width, layers=4, pre_smoothing=[1, 1, 1, 2], post_smoothing=[0, 0, 0, 0])
+    return {name: Normalized(net, x, y) for name, net in models.items()}
+
+
+def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, lr: float, batch: int) -> float:
+    """AdamW + cosine schedule over ``epochs`` with the relative H1 loss; returns the wall time (s)."""
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    gen = torch.Generator().manual_seed(0)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        for idx in torch.randperm(len(x), generator=gen).split(batch):
+            opt.zero_grad()
+            loss = relative_h1(model(x[idx]), y[idx]).mean()
+            loss.backward()
+            opt.step()
+        sched.step()
+    return time.perf_counter() - start
+
+
+@torch.no_grad()
+def test_error(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    model.eval()
+    err = torch.cat([relative_l2(model(xb), yb) for xb, yb in zip(x.split(50), y.split(50))])
+    model.train()
+    return float(err.mean())
+
+
+def throughput(models: dict[str, torch.nn.Module], x: torch.Tensor, y: torch.Tensor, steps: int, repeats: int) -> dict[str, float]:
+    """Training samples per second (forward, H1 loss, backward, AdamW step), models alternated per round."""
+    times: dict[str, list[float]] = {name: [] for name in models}
+    for _ in range(repeats):
+        for name, model in models.items():
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-6)
+            t = time.perf_counter()
+            for _ in range(steps):
+                opt.zero_grad()
+                relative_h1(model(x), y).mean().backward()
+                opt.step()
+            times[name].append(time.perf_counter() - t)
+    return {name: steps * len(x) / statistics.median(v) for name, v in times.items()}
+
+
+def compare(
+    train_set, tests: dict[str, tuple], modes: int, width: int, epochs: int, lr: dict, batch: int, steps: int, repeats: int,
+    only: list[str] | None = None, padding: float = 0.0,
+) -> dict:
+    """Train and test every model (or those named in ``only``) on the same tensors; ratios ours / neuralop."""
+    x, y = train_set
+
+    def chosen() -> dict[str, torch.nn.Module]:
+        models = build_models(modes, width, x, y, padding)
+        return {k: v for k, v in models.items() if not only or k in only}
+
+    models = chosen()
+    rates = throughput(chosen(), x[:batch], y[:batch], steps, repeats)
+    rows = {}
+    for name, model in models.items():
+        seconds = train(model, x, y, epochs, lr["mgno" if name.startswith("mgno") else "fno"], batch)
+        rows[name] = {
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "train_seconds": seconds,
+            "train_samples_per_s": rates[name],
+            **{f"test_rel_l2_{key}": test_error(model, *pair) for key, pair in tests.items()},
+        }
+        print(name, rows[name], flush=True)
+    out = {"epochs": epochs, "modes": modes, "width": width, "batch": batch, "lr": lr, "train_samples": len(x), "models": rows}
+    if "fno_neuralop" in rows and "fno_sciml" in rows:
+        ours, theirs = rows["fno_sciml"], rows["fno_neuralop"]
+        out["ratios_fno_sciml_over_neuralop"] = {
+            **{k: ours[k] / theirs[k] for k in ours if k.startswith("test_rel_l2")},
+            "train_samples_per_s": ours["train_samples_per_s"] / theirs["train_samples_per_s"],
+        }
+    return out
+
+
+def neuralop_darcy(args) -> dict:
+    if not SHARED_DARCY.is_dir():
+        return {"skipped": f"reference data not found at {SHARED_DARCY}"}
+
+    def load(name):
+        d = torch.load(SHARED_DARCY / name, weights_only=True)
+        return d["x"].float()[:, None], d["y"].float()[:, None]
+
+    tests = {"16": load("darcy_test_16.pt"), "32_zero_shot": load("darcy_test_32.pt")}
+    return compare(
+        load("darcy_train_16.pt"), tests, 4, 32, args.epochs, {"fno": 8e-3, "mgno": args.mgno_lr}, 32, args.steps, args.repeats,
+        args.models, args.padding,
+    )
+
+
+def generated_darcy(args) -> dict:
+    data = DarcyData(resolution=args.resolution, train=args.train, val=1, test=args.test)
+
+    def make(split, count):
+        seeds = [np.random.SeedSequence(0, spawn_key=({"train": 0, "test": 2}[split], i)) for i in range(count)]
+        arrays = [data.sample(split, seeds[s : s + 64], {}) for s in range(0, count, 64)]
+        return tuple(torch.from_numpy(np.concatenate([a[k] for a in arrays])) for k in ("x", "y"))
+
+    t = time.perf_counter()
+    train_set, test_set = make("train", args.train), make("test", args.test)
+    print(f"generated {args.train + args.test} samples in {time.perf_counter() - t:.1f} s", flush=True)
+    out = compare(
+        train_set, {str(args.resolution): test_set}, 12, 32, args.darcy_epochs, {"fno": 3e-3, "mgno": args.mgno_lr}, 20, args.steps,
+        args.repeats, args.models, args.padding,
+    )
+    out["test_samples"] = args.test
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", nargs="+", default=["generation", "neuralop-darcy", "generated-darcy"])
+    parser.add_argument("--epochs", type=int, default=20, help="epochs on neuraloperator's small Darcy set")
+    parser.add_argument("--darcy-epochs", type=int, default=5, help="epochs on our generated Darcy set")
+    parser.add_argument("--mgno-lr", type=float, default=2e-3)
+    parser.add_argument("--resolution", type=int, default=64)
+    parser.add_argument("--train", type=int, default=1000)
+    parser.add_argument("--test", type=int, default=200)
+    parser.add_argument("--generation-samples", type=int, default=200)
+    parser.add_argument("--steps", type=int, default=5, help="optimizer steps per throughput round")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--models", nargs="+", help="train only these (fno_sciml, fno_neuralop, fno_sciml_padded, mgno_sciml)")
+    parser.add_argument("--padding", type=float, default=0.0, help="if > 0, add fno_sciml_padded with this domain padding")
+    parser.add_argument("--tag", default="", help="suffix of the result keys (to keep runs with --models apart)")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "operators.json")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    results = json.loads(args.out.read_text()) if args.out.exists() else {}  # parts run separately accumulate
+    results |= {
+        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(), "torch_threads": 1},
+        "versions": {
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "neuraloperator": getattr(neuralop, "__version__", None),
+        },
+    }
+    command = "OMP_NUM_THREADS=1 python benchmarks/operators.py " + " ".join(sys.argv[1:])
+    if "generation" in args.parts:
+        results["generation"] = bench_generation(64, args.generation_samples, args.repeats) | {"command": command}
+        print(json.dumps(results["generation"], indent=1), flush=True)
+    if "neuralop-darcy" in args.parts:
+        results["neuralop_darcy" + args.tag] = neuralop_darcy(args) | {"command": command}
+    if "generated-darcy" in args.parts:
+        results["generated_darcy" + args.tag] = generated_darcy(args) | {"command": command}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(markdown(results))
+
+
+def markdown(results: dict) -> str:
+    lines = []
+    gen = results.get("generation")
+    if gen:
+        lines += ["| Darcy 64x64 generation | samples/s |", "|---|---|"]
+        lines += [f"| {k} | {v:.0f} |" for k, v in gen["samples_per_s"].items()]
+        lines += [f"| banded / spsolve | {gen['solve_speedup_vs_spsolve']:.2f}x |", f"| 2 processes / 1 | {gen['two_process_speedup']:.2f}x |", ""]
+    for part in sorted(k for k in results if k.startswith(("neuralop_darcy", "generated_darcy"))):
+        res = results[part]
+        if "skipped" in res:
+            continue
+        keys = [k for k in next(iter(res["models"].values())) if k.startswith("test_rel_l2")]
+        lines += [f"| {part} ({res['epochs']} epochs) | params | train samples/s | " + " | ".join(keys) + " |"]
+        lines += ["|---" * (3 + len(keys)) + "|"]
+        for name, row in res["models"].items():
+            lines += [f"| {name} | {row['parameters']} | {row['train_samples_per_s']:.0f} | " + " | ".join(f"{row[k]:.4f}" for k in keys) + " |"]
+        if "ratios_fno_sciml_over_neuralop" in res:
+            lines += ["", "ours / neuralop: " + ", ".join(f"{k} {v:.3f}" for k, v in res["ratios_fno_sciml_over_neuralop"].items()), ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
