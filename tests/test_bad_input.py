@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import sciml
+from sciml_testing import sciml
 
 BAD = Path(__file__).parent / "bad_specs"
 

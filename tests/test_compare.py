@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import TINY_SPEC, sciml
+from sciml_testing import TINY_SPEC, sciml
 from sciml.pipelines import compare, rundir
 from sciml.pipelines.errors import SpecError
 from sciml.pipelines.spec import load_spec

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, TINY_SPEC, sciml
+from sciml_testing import ROOT, TINY_SPEC, sciml
 from sciml.pipelines import dvc
 from sciml.pipelines.errors import SpecError
 

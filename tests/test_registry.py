@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import TINY_SPEC, sciml
+from sciml_testing import TINY_SPEC, sciml
 
 PLUGIN = '''
 """A third-party model kind: a pointwise linear map, registered only through package metadata."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from sciml_testing import ROOT
 from sciml.pipelines import registry
 from sciml.pipelines.spec import load_spec
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TINY_SPEC, sciml
+from sciml_testing import TINY_SPEC, sciml
 from sciml.pipelines.errors import SpecError
 from sciml.pipelines.spec import load_spec, parse_override, resolved_dict
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import TINY_SPEC, sciml
+from sciml_testing import TINY_SPEC, sciml
 from sciml.pipelines import rundir, stages, sweep
 from sciml.pipelines.errors import DivergedError, SpecError
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import TINY_SPEC, sciml
+from sciml_testing import TINY_SPEC, sciml
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import sciml
+from sciml_testing import sciml
 
 pytestmark = pytest.mark.slow
 
