@@ -1,0 +1,45 @@
+"""Every chaos kind builds from its defaults, and bad values are refused with the spec path named."""
+
+import pytest
+import torch
+from pydantic import ValidationError
+
+from sciml.components.data.chaos import Lorenz63Data, Lorenz96Data, RoesslerData
+from sciml.components.evaluation.dsr import DSREvaluationConfig
+from sciml.components.models.rnn_baseline import LSTMDynamicsConfig
+from sciml.components.models.shplrnn import ShallowPLRNNConfig
+from sciml.components.tasks.gtf import GTFTaskConfig
+from sciml.pipelines.errors import SpecError
+from sciml.pipelines.registry import kinds
+
+
+def test_kinds_are_registered():
+    assert {"lorenz63", "roessler", "lorenz96", "trajectory_file"} <= set(kinds("data"))
+    assert {"shplrnn", "lstm_dsr"} <= set(kinds("models")) and "gtf" in kinds("tasks") and "dsr" in kinds("evaluation")
+
+
+def test_defaults_build():
+    for data in (Lorenz63Data(), RoesslerData(), Lorenz96Data()):
+        assert data.flow().dim == (3 if data.kind != "lorenz96" else data.n)
+        assert data.split_sizes() == {"train": 8, "val": 1, "test": 2}
+    for config in (ShallowPLRNNConfig(), LSTMDynamicsConfig()):
+        net = config.build(obs_dim=4, seed=1)
+        x = torch.zeros(2, 4)
+        assert net.observe(net.step(net.encode(x))).shape == (2, 4)
+    assert GTFTaskConfig().alpha == "adaptive" and DSREvaluationConfig().n_bins == 30
+
+
+def test_model_seed_makes_the_initialization():
+    a, b = ShallowPLRNNConfig().build(obs_dim=3, seed=5), ShallowPLRNNConfig().build(obs_dim=3, seed=5)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    c = ShallowPLRNNConfig().build(obs_dim=3, seed=6)
+    assert not torch.equal(a.W1, c.W1)
+
+
+def test_bad_values():
+    with pytest.raises(SpecError, match="model.latent: the identity observation needs latent >= the data dimension 3"):
+        ShallowPLRNNConfig(latent=2).build(obs_dim=3)
+    with pytest.raises(ValidationError, match="must be in \\[0, 1\\] or 'adaptive'"):
+        GTFTaskConfig(alpha=1.5)
+    with pytest.raises(ValidationError, match="seq_len"):
+        GTFTaskConfig(seq_len=1)
