@@ -133,7 +133,9 @@ class Normalized(torch.nn.Module):
         return self.net((x - xm) / xs) * ys + ym
 
 
-def build_models(modes: int, width: int, x: torch.Tensor, y: torch.Tensor, padding: float = 0.0) -> dict[str, torch.nn.Module]:
+def build_models(
+    modes: int, width: int, x: torch.Tensor, y: torch.Tensor, padding: float = 0.0, smoothing: tuple[int, ...] = (1, 1, 1, 2)
+) -> dict[str, torch.nn.Module]:
     """Our FNO and neuraloperator's on the same Fourier modes, width, layers (4) and projection (2 x width), and MgNO.
 
     The same frequencies: neuraloperator's ``n_modes = (2m, 2m)`` keeps ``-m..m-1`` along the first axis
@@ -151,7 +153,7 @@ def build_models(modes: int, width: int, x: torch.Tensor, y: torch.Tensor, paddi
         torch.manual_seed(0)
         models["fno_sciml_padded"] = FNO(1, 1, [modes, modes + 1], width=width, layers=4, projection_width=2 * width, padding=padding)
     torch.manual_seed(0)
-    models["mgno_sciml"] = MgNO(1, 1, 2, width=width, layers=4, pre_smoothing=[1, 1, 1, 2], post_smoothing=[0, 0, 0, 0])
+    models["mgno_sciml"] = MgNO(1, 1, 2, width=width, layers=4, pre_smoothing=list(smoothing), post_smoothing=[0] * len(smoothing))
     return {name: Normalized(net, x, y) for name, net in models.items()}
 
 
@@ -196,13 +198,13 @@ def throughput(models: dict[str, torch.nn.Module], x: torch.Tensor, y: torch.Ten
 
 def compare(
     train_set, tests: dict[str, tuple], modes: int, width: int, epochs: int, lr: dict, batch: int, steps: int, repeats: int,
-    only: list[str] | None = None, padding: float = 0.0,
+    only: list[str] | None = None, padding: float = 0.0, smoothing: tuple[int, ...] = (1, 1, 1, 2),
 ) -> dict:
     """Train and test every model (or those named in ``only``) on the same tensors; ratios ours / neuralop."""
     x, y = train_set
 
     def chosen() -> dict[str, torch.nn.Module]:
-        models = build_models(modes, width, x, y, padding)
+        models = build_models(modes, width, x, y, padding, smoothing)
         return {k: v for k, v in models.items() if not only or k in only}
 
     models = chosen()
@@ -217,7 +219,10 @@ def compare(
             **{f"test_rel_l2_{key}": test_error(model, *pair) for key, pair in tests.items()},
         }
         print(name, rows[name], flush=True)
-    out = {"epochs": epochs, "modes": modes, "width": width, "batch": batch, "lr": lr, "train_samples": len(x), "models": rows}
+    out = {
+        "epochs": epochs, "modes": modes, "width": width, "mgno_pre_smoothing": list(smoothing),
+        "batch": batch, "lr": lr, "train_samples": len(x), "models": rows,
+    }
     if "fno_neuralop" in rows and "fno_sciml" in rows:
         ours, theirs = rows["fno_sciml"], rows["fno_neuralop"]
         out["ratios_fno_sciml_over_neuralop"] = {
@@ -238,7 +243,7 @@ def neuralop_darcy(args) -> dict:
     tests = {"16": load("darcy_test_16.pt"), "32_zero_shot": load("darcy_test_32.pt")}
     return compare(
         load("darcy_train_16.pt"), tests, 4, 32, args.epochs, {"fno": 8e-3, "mgno": args.mgno_lr}, 32, args.steps, args.repeats,
-        args.models, args.padding,
+        args.models, args.padding, tuple(args.mgno_smoothing),
     )
 
 
@@ -255,7 +260,7 @@ def generated_darcy(args) -> dict:
     print(f"generated {args.train + args.test} samples in {time.perf_counter() - t:.1f} s", flush=True)
     out = compare(
         train_set, {str(args.resolution): test_set}, 12, 32, args.darcy_epochs, {"fno": 3e-3, "mgno": args.mgno_lr}, 20, args.steps,
-        args.repeats, args.models, args.padding,
+        args.repeats, args.models, args.padding, tuple(args.mgno_smoothing),
     )
     out["test_samples"] = args.test
     return out
@@ -267,6 +272,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20, help="epochs on neuraloperator's small Darcy set")
     parser.add_argument("--darcy-epochs", type=int, default=5, help="epochs on our generated Darcy set")
     parser.add_argument("--mgno-lr", type=float, default=2e-3)
+    parser.add_argument("--mgno-smoothing", type=int, nargs="+", default=[1, 1, 1, 2], help="MgNO smoothing steps per level")
     parser.add_argument("--resolution", type=int, default=64)
     parser.add_argument("--train", type=int, default=1000)
     parser.add_argument("--test", type=int, default=200)
