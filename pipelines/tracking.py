@@ -52,6 +52,13 @@ def training_logger(spec: SpecBase, run_dir: Path):
     return WandbLogger(save_dir=str(run_dir), log_model=False, **kwargs)
 
 
+def finish_training_run() -> None:
+    """Close the train stage's W&B run, so the evaluate stage starts its own instead of reusing it."""
+    import wandb
+
+    wandb.finish()
+
+
 def log_evaluation(spec: SpecBase, run_dir: Path, metrics: dict[str, float]) -> None:
     """Log evaluation metrics and the PNGs under ``plots/`` to an ``evaluate`` W&B run."""
     if wandb_mode(spec) == "disabled":

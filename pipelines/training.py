@@ -74,6 +74,8 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
         os.environ.pop(RUN_DIR_ENV, None)
         if earlier is not None:
             _prepend_rows(earlier, csv_path)
+        if wandb_logger is not None:
+            tracking.finish_training_run()
     best = checkpoints.best_model_score
     return {
         f"best_{task.monitor.replace('/', '_')}": float(best) if best is not None else float("nan"),

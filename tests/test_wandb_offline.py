@@ -122,12 +122,6 @@ def test_stages_log_offline_runs_and_resume_keeps_the_id(tmp_path: Path, offline
     assert not list((tmp_path / "wandb-config").glob("**/*netrc*")), "no credentials were needed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: in `sciml run` (one process) the training WandbLogger run is still active when "
-    "tracking.log_evaluation calls wandb.init, which returns that run (reinit='default'), so the "
-    "evaluation is logged into the train run and no evaluate run is written",
-)
 def test_run_in_one_process_writes_a_separate_evaluate_run(tiny_spec: Path, tmp_path: Path, offline: dict[str, str]) -> None:
     run = tmp_path / "one"
     result = sciml("run", tiny_spec, "--run-dir", run, env=offline)
