@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft
 
+from sciml.components.solvers.grf import default_sigma, spectral_amplitude
+
 
 def _axes(ndim: int) -> tuple[int, ...]:
     return tuple(range(-ndim, 0))
@@ -46,8 +48,8 @@ def sine_series_field(rng: np.random.Generator, shape: tuple[int, ...], alpha: f
     scaled by ``tau^(alpha - ndim/2)`` so that fields have O(1) values for any ``tau``. Shape ``shape``.
     """
     wavenumbers = np.meshgrid(*[np.arange(1, n + 1) for n in shape], indexing="ij")
-    squared = sum(k.astype(float) ** 2 for k in wavenumbers)
-    scale = (np.pi**2 * squared + tau**2) ** (-alpha / 2) * tau ** (alpha - len(shape) / 2)
+    eigenvalues = np.pi**2 * sum(k.astype(float) ** 2 for k in wavenumbers)
+    scale = spectral_amplitude(eigenvalues, alpha, tau, default_sigma(alpha, tau, len(shape)))
     coefficients = rng.standard_normal(shape) * scale
     # dst type I: y_j = 2 sum_k x_k sin(pi (k+1)(j+1) / (n+1)) per axis, hence the 2^-ndim.
     return fft.dstn(coefficients, type=1) / 2 ** len(shape)
