@@ -116,6 +116,13 @@ class EvaluationConfig(Component):
         """Return flat metrics (``{"test/rel_l2": 0.02, ...}``); write files under ``context.plots_dir``."""
         raise NotImplementedError
 
+    def plot_tables(self) -> list[tuple[str, str, str | list[str]]]:
+        """The CSVs :meth:`evaluate` writes under ``plots/`` as ``(file name, x column, y column(s))``.
+
+        ``sciml dvc write`` declares them as DVC plots; an evaluator that writes none returns ``[]``.
+        """
+        return []
+
 
 @dataclass(frozen=True)
 class DatasetFiles:

@@ -21,7 +21,7 @@ run directories require. ``sciml evaluate`` writes into the run it evaluates; he
 the train stage's output, so the evaluate stage evaluates a copy (:func:`evaluate_trained`): a run
 directory of its own holding the current spec, the train stage's state and its checkpoints (hard
 links where the file system allows). The top-level ``plots`` name the CSVs the evaluators write
-(:data:`EVALUATOR_PLOTS`) and the training curve, each with its x and y columns.
+(each evaluator's ``plot_tables()``) and the training curve, each with its x and y columns.
 
 ``write`` merges into an existing ``dvc.yaml``: the stages and plots of the given specs are replaced,
 everything else is kept, and the header lists every spec the file was written for, so
@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,31 +56,6 @@ _HEADER = "# Written by `sciml dvc write`; regenerate with: sciml dvc write{spec
 _HEADER_LINE = re.compile(r"^# Written by `sciml dvc write`; regenerate with: sciml dvc write(?P<specs>.*)$", re.M)
 _STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
-PlotEntry = tuple[str, str, str | list[str]]
-"""``(file name under plots/, x column, y column or columns)``."""
-
-
-def _operator_plots(evaluator: Any) -> list[PlotEntry]:
-    return [(f"{evaluator.prefix}_{split}_errors.csv", "sample", "rel_l2") for split in evaluator.splits]
-
-
-def _krylov_plots(evaluator: Any) -> list[PlotEntry]:
-    return [(f"{evaluator.prefix}_residuals.csv", "iteration", "rel_residual")]
-
-
-def _dsr_plots(evaluator: Any) -> list[PlotEntry]:
-    return [
-        (f"{evaluator.prefix}_spectrum.csv", "bin", ["true_0", "model_0", "floor_0"]),
-        (f"{evaluator.prefix}_trajectories.csv", "t", ["true_0", "model_0"]),
-    ]
-
-
-EVALUATOR_PLOTS: dict[str, Callable[[Any], list[PlotEntry]]] = {
-    "operator_metrics": _operator_plots,
-    "krylov": _krylov_plots,
-    "dsr": _dsr_plots,
-}
-"""The CSV plots each built-in evaluator kind writes; other kinds get their PNGs in the run only."""
 
 
 def stage_names(stem: str) -> dict[str, str]:
@@ -147,7 +122,7 @@ def stages_for(spec_file: str | Path) -> tuple[dict[str, Any], list[dict[str, An
 def _plots(spec: SpecBase, paths: dict[str, str]) -> list[dict[str, Any]]:
     plots = [{f"{paths['train']}/logs/metrics.csv": {"x": "step", "y": "val/loss"}}]
     for evaluator in spec.evaluate:
-        for name, x, y in EVALUATOR_PLOTS.get(evaluator.kind, lambda _: [])(evaluator):
+        for name, x, y in evaluator.plot_tables():
             plots.append({f"{paths['evaluate']}/plots/{name}": {"x": x, "y": y}})
     return plots
 

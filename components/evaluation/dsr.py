@@ -40,6 +40,12 @@ class DSREvaluationConfig(EvaluationConfig):
     lyapunov_transient: int = Field(500, ge=0, description="steps discarded before estimating")
     plot_steps: int = Field(5000, gt=1, description="time points drawn and written to CSV")
 
+    def plot_tables(self) -> list[tuple[str, str, str | list[str]]]:
+        return [
+            (f"{self.prefix}_spectrum.csv", "bin", ["true_0", "model_0", "floor_0"]),
+            (f"{self.prefix}_trajectories.csv", "t", ["true_0", "model_0"]),
+        ]
+
     def evaluate(self, context: EvaluationContext) -> dict[str, float]:
         from sciml.components.tasks.gtf_module import single_cpu_thread
 

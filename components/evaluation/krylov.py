@@ -67,6 +67,9 @@ class KrylovEvaluationConfig(EvaluationConfig):
             raise ValueError(f"every k_prev must be >= 0, got {value}")
         return value
 
+    def plot_tables(self) -> list[tuple[str, str, str | list[str]]]:
+        return [(f"{self.prefix}_residuals.csv", "iteration", "rel_residual")]
+
     def evaluate(self, context: EvaluationContext) -> dict[str, float]:
         import numpy as np
 

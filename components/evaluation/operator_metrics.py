@@ -27,6 +27,9 @@ class OperatorMetricsConfig(EvaluationConfig):
     plot_samples: int = Field(3, ge=0, description="samples shown in the figure (2D fields and 1D curves)")
     band_edges: list[int] = Field([4, 12], min_length=1, description="shell edges of the frequency bands (low/mid/high)")
 
+    def plot_tables(self) -> list[tuple[str, str, str | list[str]]]:
+        return [(f"{self.prefix}_{split}_errors.csv", "sample", "rel_l2") for split in self.splits]
+
     def evaluate(self, context: EvaluationContext) -> dict[str, float]:
         import numpy as np
         import torch
