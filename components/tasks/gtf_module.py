@@ -164,6 +164,9 @@ class GTFModule(TaskModule):
 
     def _update_alpha(self, x: torch.Tensor) -> None:
         kappa = jacobian_norm_kappa(self.net, x[:, 1:])
+        # kappa is a max over the batch: over several processes, the max over every rank's share, so all
+        # ranks keep the same alpha.
+        kappa = float(self.all_gather(torch.tensor(kappa, device=self.device)).max())
         self.alpha.fill_(anneal_alpha(float(self.alpha), optimal_alpha(kappa), self.config.alpha_decay))
         self.log("train/kappa", kappa, batch_size=x.shape[0])
 
