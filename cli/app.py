@@ -23,6 +23,7 @@ app = typer.Typer(
 _state = {"debug": False}
 
 SpecArg = typer.Argument(..., help="the spec file (YAML)", show_default=False)
+SpecOrResumeArg = typer.Argument(None, help="the spec file (YAML); omit with --resume", show_default=False)
 OverridesArg = typer.Argument(None, help="KEY=VALUE overrides, e.g. model.width=64 trainer.devices=2", show_default=False)
 RunDirOpt = typer.Option(None, "--run-dir", help="the run directory to create (default: <paths.runs>/<name>-<time>)")
 ResumeOpt = typer.Option(None, "--resume", help="continue the run in this directory from its last.ckpt")
@@ -35,7 +36,7 @@ def _options(debug: bool = typer.Option(False, "--debug", help="show tracebacks"
 
 @app.command()
 def run(
-    spec: Optional[Path] = typer.Argument(None, help="the spec file (YAML); omit with --resume", show_default=False),
+    spec: Optional[Path] = SpecOrResumeArg,
     overrides: Optional[list[str]] = OverridesArg,
     run_dir: Optional[Path] = RunDirOpt,
     resume: Optional[Path] = ResumeOpt,
@@ -66,7 +67,7 @@ def generate(spec: Path = SpecArg, overrides: Optional[list[str]] = OverridesArg
 
 @app.command()
 def train(
-    spec: Optional[Path] = typer.Argument(None, help="the spec file (YAML); omit with --resume", show_default=False),
+    spec: Optional[Path] = SpecOrResumeArg,
     overrides: Optional[list[str]] = OverridesArg,
     run_dir: Optional[Path] = RunDirOpt,
     resume: Optional[Path] = ResumeOpt,

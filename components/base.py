@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
-    from sciml.pipelines.spec import Spec
+    from sciml.pipelines.spec import SpecBase
 
 
 class Component(BaseModel):
@@ -97,7 +97,7 @@ class TaskConfig(Component):
 
     model_roles: ClassVar[tuple[str, ...]] = ("field",)
 
-    def build(self, spec: Spec, dataset: DatasetFiles) -> Any:
+    def build(self, spec: SpecBase, dataset: DatasetFiles) -> Any:
         """Return a ``sciml.components.tasks.module.TaskModule`` (a ``LightningModule``)."""
         raise NotImplementedError
 
@@ -146,7 +146,7 @@ class EvaluationContext:
     ``progress(label, done, total)`` drives the evaluation progress bar; call it as work completes.
     """
 
-    spec: Spec
+    spec: SpecBase
     task: Any
     dataset: DatasetFiles
     run_dir: Path

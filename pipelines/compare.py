@@ -12,7 +12,7 @@ import csv
 import glob
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,21 +63,6 @@ class Comparison:
         return names if len(set(names)) == len(names) else [str(run.path) for run in self.runs]
 
 
-def flatten_params(resolved: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"train": {"optimizer": {"lr": 1e-3}}, "evaluate": [{"kind": "x"}]}`` ->
-    ``{"train.optimizer.lr": 1e-3, "evaluate.0.kind": "x"}`` (lists of scalars stay whole)."""
-    flat: dict[str, Any] = {}
-    for key, value in resolved.items():
-        name = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping):
-            flat.update(flatten_params(value, name))
-        elif isinstance(value, list) and any(isinstance(item, (Mapping, list)) for item in value):
-            flat.update(flatten_params({str(i): item for i, item in enumerate(value)}, name))
-        else:
-            flat[name] = value
-    return flat
-
-
 def expand(patterns: Sequence[str | Path]) -> list[Path]:
     """Run directories from paths and glob patterns (``runs/quickstart-*``), in order, without repeats.
 
@@ -99,7 +84,7 @@ def load_run(path: Path) -> RunRecord:
     """Read one run directory (a run that was never evaluated has training metrics only)."""
     path = existing(path)
     resolved_file = path / "spec.resolved.yaml"
-    params = flatten_params(yaml.safe_load(resolved_file.read_text(encoding="utf-8")) or {}) if resolved_file.is_file() else {}
+    params = flatten(yaml.safe_load(resolved_file.read_text(encoding="utf-8")) or {}, sep=".") if resolved_file.is_file() else {}
     state = read_state(path)
     metrics_file = path / "metrics.json"
     if metrics_file.is_file():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -41,13 +42,15 @@ def progress_bar(description: str) -> Iterator:
         yield update
 
 
-def flatten(metrics: Mapping, prefix: str = "") -> dict[str, float]:
-    """``{"a": {"b": 1}}`` -> ``{"a/b": 1}``."""
-    flat: dict[str, float] = {}
-    for key, value in metrics.items():
-        name = f"{prefix}/{key}" if prefix else str(key)
+def flatten(data: Mapping, prefix: str = "", sep: str = "/") -> dict[str, Any]:
+    """``{"a": {"b": 1}, "c": [{"d": 2}]}`` -> ``{"a/b": 1, "c/0/d": 2}``; lists of scalars stay whole."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{sep}{key}" if prefix else str(key)
+        if isinstance(value, list) and any(isinstance(item, (Mapping, list)) for item in value):
+            value = {str(i): item for i, item in enumerate(value)}
         if isinstance(value, Mapping):
-            flat.update(flatten(value, name))
+            flat.update(flatten(value, name, sep))
         else:
             flat[name] = value
     return flat

@@ -60,14 +60,6 @@ def _check_config_class(group: str, name: str, value: str, cls: object) -> None:
         )
 
 
-def lookup(group: str, kind: str) -> type[Component]:
-    """The config class of ``kind``; ``KeyError`` with a did-you-mean and the known kinds if absent."""
-    known = kinds(group)
-    if kind not in known:
-        raise KeyError(unknown_kind_message(kind, known))
-    return known[kind]
-
-
 def unknown_kind_message(kind: object, known: dict[str, object]) -> str:
     """``unknown 'fno2', did you mean 'fno'? (known: fno, mgno)``."""
     close = difflib.get_close_matches(str(kind), list(known), n=1)

@@ -33,6 +33,14 @@ RUN_DIR_ENV = "SCIML_RUN_DIR"
 """Set by rank 0 before Lightning launches the other processes of a run, so they join its directory."""
 
 
+def is_rank_zero() -> bool:
+    """Whether this is the global rank-0 process, from the launcher's environment (True when not distributed)."""
+    for name in ("RANK", "SLURM_PROCID"):
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name]) == 0
+    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
+
+
 def new_run_dir(spec: SpecBase, requested: str | Path | None = None) -> Path:
     """A directory that does not exist yet: ``requested``, or ``<paths.runs>/<name>-<time>[-n]``."""
     if requested is not None:

@@ -148,8 +148,6 @@ def spec_class() -> type[SpecBase]:
     )
 
 
-Spec = SpecBase  # the static type of a validated spec (the runtime class comes from spec_class())
-
 _COMPONENT_SECTIONS = {"data": "data", "model": "models", "task": "tasks", "evaluate": "evaluation"}
 
 

@@ -22,7 +22,6 @@ from sciml.pipelines.errors import SpecError
 from sciml.pipelines.spec import SpecBase, dump_yaml, load_spec, resolved_dict
 
 SpecSource = str | Path | Mapping[str, Any]
-ALL_STAGES = ("generate", "train", "evaluate")
 
 
 @dataclass
@@ -62,9 +61,7 @@ def train(
     resume: str | Path | None = None,
 ) -> RunResult:
     """Generate (or reuse) the data and train; returns the run directory and the training summary."""
-    from sciml.pipelines.training import is_rank_zero
-
-    if not is_rank_zero():
+    if not rundir.is_rank_zero():
         return _train_as_worker(spec, run_dir)
     if resume is not None:
         path = rundir.existing(resume)
@@ -168,9 +165,7 @@ def run(
     """
     spec, text = spec_for_run(source, overrides, resume)
     result = train(spec, text, overrides, run_dir=run_dir, resume=resume)
-    from sciml.pipelines.training import is_rank_zero
-
-    if is_rank_zero():
+    if rundir.is_rank_zero():
         result.metrics = evaluate(spec, result.run_dir, result.dataset)
     return result
 

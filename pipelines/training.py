@@ -23,13 +23,8 @@ from lightning.pytorch.loggers import CSVLogger
 from sciml.components.base import DatasetFiles
 from sciml.pipelines import tracking
 from sciml.pipelines.errors import SpecError
-from sciml.pipelines.rundir import RUN_DIR_ENV
+from sciml.pipelines.rundir import RUN_DIR_ENV, is_rank_zero
 from sciml.pipelines.spec import SpecBase
-
-
-def build_task(spec: SpecBase, dataset: DatasetFiles):
-    """The task's LightningModule with its model, ready to train or to load a checkpoint into."""
-    return spec.task.build(spec, dataset)
 
 
 def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> dict[str, float]:
@@ -39,7 +34,7 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
     """
     L.seed_everything(spec.seed, workers=True, verbose=False)
     _quiet_lightning()
-    task = build_task(spec, dataset)
+    task = spec.task.build(spec, dataset)
     checkpoints = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
         filename="best",
@@ -122,14 +117,6 @@ def _prepend_rows(earlier: Path, csv_path: Path) -> None:
     earlier.unlink()
 
 
-def is_rank_zero() -> bool:
-    """Whether this is the global rank-0 process, from the launcher's environment (True when not distributed)."""
-    for name in ("RANK", "SLURM_PROCID"):
-        if os.environ.get(name, "").isdigit():
-            return int(os.environ[name]) == 0
-    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
-
-
 def load_trained(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, device: torch.device):
     """The task with the weights of ``best.ckpt`` (``last.ckpt`` if no best), in eval mode on ``device``.
 
@@ -139,7 +126,7 @@ def load_trained(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, device: t
     path = next((p for p in (folder / "best.ckpt", folder / "last.ckpt") if p.exists()), None)
     if path is None:
         raise SpecError(f"{run_dir}: no checkpoint in {folder}; run the train stage first")
-    task = build_task(spec, dataset)
+    task = spec.task.build(spec, dataset)
     state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
     task.load_state_dict(state)
     return task.to(device).eval()

@@ -14,6 +14,7 @@ import yaml
 
 from sciml_testing import TINY_SPEC, sciml
 from sciml.pipelines import compare, rundir
+from sciml.pipelines.console import flatten
 from sciml.pipelines.errors import SpecError
 from sciml.pipelines.spec import load_spec
 
@@ -58,7 +59,7 @@ def test_sort_by_metric_suffix_missing_last(runs: list[Path]) -> None:
 
 
 def test_nested_lists_flatten_by_index() -> None:
-    flat = compare.flatten_params({"train": {"optimizer": {"lr": 1e-3}}, "evaluate": [{"kind": "x", "splits": ["a", "b"]}], "tags": ["t"]})
+    flat = flatten({"train": {"optimizer": {"lr": 1e-3}}, "evaluate": [{"kind": "x", "splits": ["a", "b"]}], "tags": ["t"]}, sep=".")
     assert flat == {"train.optimizer.lr": 1e-3, "evaluate.0.kind": "x", "evaluate.0.splits": ["a", "b"], "tags": ["t"]}
 
 
