@@ -23,7 +23,7 @@ SHRINK = [
     "train.max_epochs=1",
     "train.batch_size=8",
     "trainer.accelerator=cpu",
-    "evaluate=[{kind: krylov, rhs: 2, max_iters: 400, k_prev: [2, 50], generalize: [{name: grid16, grid: 16}]}]",
+    "evaluate=[{kind: krylov, rhs: 2, max_iters: 400, k_prev: [2, 50], generalize: [{name: grid16, grid: 16, rhs: 1}]}]",
 ]
 
 
@@ -53,8 +53,11 @@ def test_shrunk_2d_spec_runs_and_reports_every_solver():
     assert metrics["train_system/ic0/iters_1e-06"] == float(np.median(iters))
     plots = result.run_dir / "plots"
     assert (plots / "krylov_train_system.png").stat().st_size > 0 and (plots / "krylov_grid16.png").exists()
-    header = (plots / "krylov_residuals.csv").read_text().splitlines()[0]
-    assert header == "system,solver,rhs,iteration,rel_residual"
+    lines = (plots / "krylov_residuals.csv").read_text().splitlines()
+    assert lines[0] == "system,solver,rhs,iteration,rel_residual"
+    # grid16 asks for one right-hand side, the training system gets the evaluator's two
+    assert {row.split(",")[2] for row in lines[1:] if row.startswith("grid16,")} == {"0"}
+    assert {row.split(",")[2] for row in lines[1:] if row.startswith("train_system,")} == {"0", "1"}
 
 
 def test_krylov_config_accepts_one_or_many_memories():
@@ -66,3 +69,31 @@ def test_krylov_config_accepts_one_or_many_memories():
     assert KrylovEvaluationConfig().k_prev == [2, 50]
     with pytest.raises(pydantic.ValidationError, match="every k_prev must be >= 0"):
         KrylovEvaluationConfig(k_prev=[2, -1])
+
+
+def test_dcdm_stopped_at_a_coarser_tolerance_matches_a_solve_stopped_there():
+    """The evaluator solves DCDM once, to the finest tolerance; the coarser record equals a real solve's."""
+    import torch
+
+    from sciml.components.evaluation.krylov import stopped_at
+    from sciml.components.solvers import geometry
+    from sciml.components.solvers.dcdm_iteration import dcdm_solve
+    from sciml.components.solvers.stencil import StencilOperator
+
+    op = StencilOperator(geometry.sphere(16, 2, (7.5, 6.0), 3.2))
+    project = op.projection("grid")
+    b = project(torch.randn(16, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * op.mask)
+    direction = lambda r: r * op.mask  # noqa: E731 - steepest descent directions, conjugated over all previous
+    fine = dcdm_solve(op, b, direction, 1e-8, 500, k_prev=500, project=project)
+    assert fine.converged
+    for tol in (1e-2, 1e-4, 1e-6):
+        coarse = dcdm_solve(op, b, direction, tol, 500, k_prev=500, project=project)
+        derived = stopped_at(fine, tol)
+        assert coarse.converged and derived.converged
+        assert derived.iterations == coarse.iterations < fine.iterations
+        assert derived.network_calls == coarse.network_calls and derived.matvecs == coarse.matvecs
+        np.testing.assert_array_equal(derived.residuals, coarse.residuals)
+        assert derived.solve_seconds == pytest.approx(fine.solve_seconds * coarse.iterations / fine.iterations)
+    assert stopped_at(fine, 1e-8).iterations == fine.iterations and stopped_at(fine, 1e-8).converged
+    unconverged = dcdm_solve(op, b, direction, 1e-8, 3, k_prev=500, project=project)
+    assert stopped_at(unconverged, 1e-6) is unconverged and not unconverged.converged
