@@ -10,6 +10,9 @@ this interface:
   ``forced`` latent units, which teacher forcing pulls the state towards;
 - ``step(z)``: (batch, latent) -> (batch, latent), one step of the latent map;
 - ``observe(z)``: (batch, latent) -> (batch, obs);
+- ``forced_rollout(z, targets, alpha)``: the teacher-forced run that training differentiates (by
+  default a loop over :meth:`step` and :func:`force`; a model may override it with a faster
+  equivalent, as the shallow PLRNN does with a hand-written adjoint);
 - ``jacobian(z)``: (batch, latent) -> (batch, latent, latent), ``d step / d z`` (by default from
   ``torch.func``; models with a closed form override it).
 """
@@ -18,6 +21,13 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+
+def force(z: torch.Tensor, target: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor:
+    """``(1 - alpha) z + alpha target`` on the first ``target.shape[1]`` units of ``z`` (batch, M)."""
+    k = target.shape[1]
+    mixed = torch.lerp(z[:, :k], target, alpha)
+    return mixed if k == z.shape[1] else torch.cat((mixed, z[:, k:]), dim=1)
 
 
 class LatentDynamics(nn.Module):
@@ -37,6 +47,25 @@ class LatentDynamics(nn.Module):
 
     def observe(self, z: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def forced_rollout(self, z: torch.Tensor, targets: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced run: ``z_s = step(z~_{s-1})``, ``z~_s = force(z_s, targets[:, s], alpha[s])``.
+
+        Args:
+            z: the initial (forced) state ``z~_{-1}`` (batch, latent).
+            targets: data-inferred values of the forced units (batch, S, forced).
+            alpha: forcing strength of each step (S,), in [0, 1]; not differentiated.
+
+        Returns:
+            ``(batch, S, latent)``: the unforced states ``z_0 .. z_{S-1}``.
+        """
+        out = []
+        for target, a in zip(targets.unbind(1), alpha.tolist()):
+            z = self.step(z)
+            out.append(z)
+            if a != 0.0:
+                z = force(z, target, a)
+        return torch.stack(out, dim=1)
 
     def jacobian(self, z: torch.Tensor) -> torch.Tensor:
         """``(batch, latent) -> (batch, latent, latent)`` by forward-mode autodiff of :meth:`step`."""

@@ -17,6 +17,13 @@ Observation models, ``x`` (batch, N):
   ``[x; L x]`` with a trained ``L`` (M - N, N); teacher forcing acts on the first N units.
 - ``affine``: ``x = B z + b`` with ``B`` (N, M) Kaiming-normal; the data-inferred state is
   ``pinv(B) (x - b)`` and teacher forcing acts on all M units.
+
+Training differentiates a teacher-forced run of a few hundred steps, where the cost is the number
+of tiny tensor ops per step, not their size. :meth:`ShallowPLRNN.forced_rollout` therefore runs the
+recursion without recording a graph (5 ops per step: the clipped nonlinearity as one ``clamp``) and
+back-propagates by the adjoint recursion ``a_{s-1} = g_{s-1} + (1 - alpha) J(z~_{s-1})^T a_s``
+(5 ops per step); every parameter gradient is then one batched reduction over all steps. On one
+CPU thread this is about 4x faster than autograd through :meth:`step` (same gradients to rounding).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from sciml.components.models.dsr_net import LatentDynamics
+from sciml.components.models.dsr_net import LatentDynamics, force
 
 
 def _uniform(shape: tuple[int, ...], fan_in: int, generator: torch.Generator | None) -> torch.Tensor:
@@ -93,6 +100,10 @@ class ShallowPLRNN(LatentDynamics):
         """``max|A| + ||W1||_2 ||W2||_2``, an upper bound of every Jacobian's spectral norm."""
         return self.A.abs().max() + torch.linalg.matrix_norm(self.W1, 2) * torch.linalg.matrix_norm(self.W2, 2)
 
+    def forced_rollout(self, z: torch.Tensor, targets: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        """:meth:`LatentDynamics.forced_rollout` with the hand-written adjoint (see the module docstring)."""
+        return _ForcedRollout.apply(z, targets, alpha, self.A, self.W1, self.W2, self.h1, self.h2, self.clipped)
+
     def observe(self, z: torch.Tensor) -> torch.Tensor:
         """``(batch, M) -> (batch, N)``."""
         if self.observation == "affine":
@@ -111,3 +122,77 @@ class ShallowPLRNN(LatentDynamics):
     def forcing_target(self, x: torch.Tensor) -> torch.Tensor:
         """``(batch, N) -> (batch, N)`` (identity: partial forcing) or ``(batch, M)`` (affine)."""
         return self._inverse(x) if self.observation == "affine" else x
+
+
+class _ForcedRollout(torch.autograd.Function):
+    """``forced_rollout`` of a shallow PLRNN: a graph-free forward loop and the adjoint recursion.
+
+    Notation as in :meth:`LatentDynamics.forced_rollout`: ``Z_s = z~_{s-1}`` is the input of step
+    ``s`` (``Z_0 = z``), ``z_s = F(Z_s)`` its output, ``g_s = dL/dz_s`` the incoming gradient and
+    ``a_s`` the total derivative of the loss by ``z_s``.
+    """
+
+    @staticmethod
+    def forward(ctx, z, targets, alpha, A, W1, W2, h1, h2, clipped: bool):
+        if clipped:
+            # relu(p + h) - relu(p) = clamp(sign(h) p + relu(h), min(h, 0), max(h, 0)), elementwise
+            sign = torch.where(h2 < 0, -1.0, 1.0).to(h2.dtype)
+            w2t, offset, low, high = (W2 * sign[:, None]).T.contiguous(), torch.relu(h2), h2.clamp(max=0), h2.clamp(min=0)
+        else:
+            w2t, offset, low, high = W2.T.contiguous(), h2, torch.zeros_like(h2), None
+        w1t = W1.T.contiguous()
+        inputs, outputs = [], []
+        for target, a in zip(targets.unbind(1), alpha.tolist()):
+            inputs.append(z)
+            act = torch.clamp(torch.addmm(offset, z, w2t), low, high)
+            out = torch.addmm(h1, act, w1t).addcmul_(A, z)
+            outputs.append(out)
+            z = force(out, target, a) if a != 0.0 else out
+        ctx.save_for_backward(torch.stack(inputs), alpha, A, W1, W2, h2)
+        ctx.clipped, ctx.forced = clipped, targets.shape[2]
+        return torch.stack(outputs, dim=1)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        inputs, alpha, A, W1, W2, h2 = ctx.saved_tensors
+        steps, batch, m = inputs.shape
+        k = ctx.forced
+        flat = inputs.reshape(steps * batch, m)
+        pre = flat @ W2.T
+        on = (pre + h2 > 0).to(pre.dtype)  # d act / d h2
+        act = torch.relu(pre + h2)
+        slope = on
+        if ctx.clipped:
+            act = act - torch.relu(pre)
+            slope = on - (pre > 0).to(pre.dtype)
+        # (1 - alpha_s) on the forced units of z~_s, 1 on the others
+        keep = torch.ones(steps, m, dtype=pre.dtype, device=pre.device)
+        keep[:, :k] = (1.0 - alpha)[:, None]
+        keeps, slopes, grads = keep.unbind(0), slope.reshape(steps, batch, -1).unbind(0), grad.unbind(1)
+        a = grads[-1]
+        adjoints = [a]
+        for s in range(steps - 1, 0, -1):
+            # J(Z_s)^T a_s = A a_s + W2^T (slope_s * (W1^T a_s)), then through the forcing of z~_{s-1}
+            back = torch.addmm(a * A, torch.mm(a, W1).mul_(slopes[s]), W2)
+            a = torch.addcmul(grads[s - 1], back, keeps[s - 1])
+            adjoints.append(a)
+        adj = torch.stack(adjoints[::-1]).reshape(steps * batch, m)
+        hidden = adj @ W1
+        through = hidden * slope
+        lam = (through @ W2 + adj * A).reshape(steps, batch, m)  # dL/dZ_s
+        grad_targets = None
+        if ctx.needs_input_grad[1]:
+            grad_targets = torch.zeros(batch, steps, k, dtype=pre.dtype, device=pre.device)
+            grad_targets[:, :-1] = (alpha[:-1, None, None] * lam[1:, :, :k]).transpose(0, 1)
+        return (
+            lam[0],
+            grad_targets,
+            None,
+            (adj * flat).sum(0),
+            adj.T @ act,
+            through.T @ flat,
+            adj.sum(0),
+            (hidden * on).sum(0),
+            None,
+        )

@@ -49,11 +49,11 @@ def single_cpu_thread(device: torch.device):
         torch.set_num_threads(previous)
 
 
-def force(z: torch.Tensor, target: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor:
-    """``(1 - alpha) z + alpha target`` on the first ``target.shape[1]`` units of ``z`` (batch, M)."""
-    k = target.shape[1]
-    mixed = torch.lerp(z[:, :k], target, alpha)
-    return mixed if k == z.shape[1] else torch.cat((mixed, z[:, k:]), dim=1)
+def forcing_strengths(steps: int, alpha: float | torch.Tensor, interval: int | None = None) -> torch.Tensor:
+    """Alpha of each forcing step ``t = 1 .. steps`` (steps,): constant, or sparse (1 every ``interval``-th step, else 0)."""
+    if interval is not None:
+        return (torch.arange(1, steps + 1) % interval == 0).to(torch.get_default_dtype())
+    return torch.full((steps,), float(alpha))
 
 
 def gtf_predictions(
@@ -71,16 +71,10 @@ def gtf_predictions(
         state of the previous step.
     """
     batch, steps, n = x.shape
-    z = net.encode(x[:, 0])
-    targets = net.forcing_target(x.reshape(batch * steps, n)).reshape(batch, steps, -1)  # once, not per step
-    preds = []
-    for t in range(1, steps):
-        z = net.step(z)
-        preds.append(net.observe(z))
-        a = (1.0 if t % interval == 0 else 0.0) if interval is not None else alpha
-        if a != 0.0:
-            z = force(z, targets[:, t], a)
-    return torch.stack(preds, dim=1)
+    targets = net.forcing_target(x[:, 1:].reshape(-1, n)).reshape(batch, steps - 1, -1)  # once, not per step
+    alphas = forcing_strengths(steps - 1, alpha, interval).to(x.device, x.dtype)
+    states = net.forced_rollout(net.encode(x[:, 0]), targets, alphas)
+    return net.observe(states.reshape(batch * (steps - 1), -1)).reshape(batch, steps - 1, -1)
 
 
 def jacobian_norm_kappa(net: LatentDynamics, x: torch.Tensor, max_states: int = 256) -> float:

@@ -7,7 +7,8 @@ from sciml.components.evaluation.dsr_metrics import lyapunov_spectrum_map
 from sciml.components.models.shplrnn_net import ShallowPLRNN
 from sciml.components.solvers.flows import Lorenz63
 from sciml.components.solvers.ode import rk4
-from sciml.components.tasks.gtf_module import anneal_alpha, force, gtf_predictions, jacobian_norm_kappa, optimal_alpha
+from sciml.components.models.dsr_net import force
+from sciml.components.tasks.gtf_module import anneal_alpha, gtf_predictions, jacobian_norm_kappa, optimal_alpha
 
 
 def net(obs=3, latent=3, hidden=8, observation="identity", seed=0):
