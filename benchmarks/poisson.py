@@ -97,6 +97,9 @@ def main() -> None:
     parser.add_argument("--run", type=Path, default=None, help="a sciml run dir whose network adds DCDM rows")
     parser.add_argument("--k-prev", type=int, nargs="+", default=[2, 50], help="DCDM memories (one row each)")
     parser.add_argument("--geometries", nargs="+", choices=["ball", "none", "blobs"], default=["ball", "none", "blobs"])
+    parser.add_argument(
+        "--solvers", nargs="*", choices=krylov.SOLVERS, default=list(krylov.SOLVERS), help="classical solvers (none: DCDM rows only)"
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "poisson.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -108,7 +111,7 @@ def main() -> None:
         a = op.to_scipy()
         b = reference_rhs(mask)
         project = op.projection("fluid").numpy
-        for name in krylov.SOLVERS:
+        for name in args.solvers:
             row = measure(name, lambda tol: krylov.solve(name, a, b, tol, args.max_iters, mask=mask, project=project), args.repeats)
             if geom == "ball" and name in REFERENCE_1E6:
                 row["issue_reference_iters_1e-06"] = REFERENCE_1E6[name].get(n)
@@ -130,7 +133,7 @@ def main() -> None:
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()},
         "versions": {"numpy": np.__version__, "scipy": scipy.__version__, "pyamg": pyamg.__version__, "torch": torch.__version__},
         "command": f"python benchmarks/poisson.py --sizes {' '.join(map(str, args.sizes))} --repeats {args.repeats}"
-        + f" --geometries {' '.join(args.geometries)}"
+        + f" --geometries {' '.join(args.geometries)} --solvers {' '.join(args.solvers)}"
         + (f" --run {args.run} --k-prev {' '.join(map(str, args.k_prev))}" if args.run else ""),
         "repeats": args.repeats,
         "rows": rows,
