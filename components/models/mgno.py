@@ -11,7 +11,33 @@ from sciml.components.base import ModelConfig
 Boundary = Literal["dirichlet", "periodic", "neumann"]
 
 
-class MgNOConfig(ModelConfig):
+class ConvOperatorConfig(ModelConfig):
+    """Options shared by the convolutional models (MgNO, U-Net): padding and discretization-agnostic kernels."""
+
+    boundary: Boundary = Field(
+        "dirichlet", description="boundary condition of the problem; sets the convolution padding (zeros/circular/reflect)"
+    )
+    kernel_scaling: Literal["none", "interpolate"] = Field(
+        "none",
+        description="'interpolate': 3x3 kernels keep their physical size on finer grids (stencil interpolated, "
+        "weights scaled by the cell volume; NNs-to-NOs), so zero-shot evaluation at a finer resolution applies "
+        "the same operator; 'none': plain convolutions",
+    )
+    reference_resolution: int | None = Field(
+        None, gt=0, description="grid points per axis at which the rescaled kernels are the plain ones (the training resolution)"
+    )
+
+    @model_validator(mode="after")
+    def _check_scaling(self) -> ConvOperatorConfig:
+        if (self.kernel_scaling == "none") != (self.reference_resolution is None):
+            raise ValueError(
+                "kernel_scaling 'interpolate' needs reference_resolution (the training grid size), and "
+                f"reference_resolution only applies with it; got {self.kernel_scaling!r}, {self.reference_resolution}"
+            )
+        return self
+
+
+class MgNOConfig(ConvOperatorConfig):
     """Multigrid neural operator: stacked learned V-cycles (3x3 smoothers, stride-2 restriction, transposed-conv prolongation)."""
 
     kind: Literal["mgno"] = "mgno"
@@ -23,10 +49,6 @@ class MgNOConfig(ModelConfig):
     post_smoothing: list[int] | None = Field(
         None, description="smoothing steps after prolongation, one per level (default: none)"
     )
-    boundary: Boundary = Field(
-        "dirichlet", description="boundary condition of the problem; sets the convolution padding (zeros/circular/reflect)"
-    )
-
     role = "field"
 
     @model_validator(mode="after")
@@ -54,4 +76,5 @@ class MgNOConfig(ModelConfig):
             pre_smoothing=self.pre_smoothing,
             post_smoothing=self.post_smoothing or [0] * len(self.pre_smoothing),
             boundary=self.boundary,
+            reference_resolution=self.reference_resolution,
         )

@@ -3,7 +3,10 @@
 Encoder: per level two 3x3 convolutions (group norm, GELU), then a stride-2 convolution to the next
 level with twice the channels. Decoder: linear/bilinear upsampling to the skip connection's exact size,
 concatenation with it, two 3x3 convolutions. Any grid size works (odd sizes round up when coarsened
-and are restored exactly on the way up). Padding follows the boundary condition as in MgNO.
+and are restored exactly on the way up). Padding follows the boundary condition as in MgNO, and so does
+the optional kernel rescaling (``reference_resolution``, :mod:`sciml.components.models.kernel_scaling`):
+the 3x3 kernels keep their physical size on finer grids (group norm, GELU and the interpolating
+upsampling are resolution-independent already).
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sciml.components.models.kernel_scaling import Scales, scales_for
+from sciml.components.models.kernel_scaling import conv as scaled_conv
 from sciml.components.models.mgno_net import PADDING_MODES, conv
 
 
 class DoubleConv(nn.Module):
-    """(conv 3x3, group norm, GELU) x 2: (batch, cin, *s) -> (batch, cout, *s)."""
+    """(conv 3x3, group norm, GELU) x 2: (batch, cin, *s) -> (batch, cout, *s); ``scales`` rescale the kernels."""
 
     def __init__(self, ndim: int, cin: int, cout: int, padding_mode: str):
         super().__init__()
@@ -30,18 +35,29 @@ class DoubleConv(nn.Module):
             nn.GELU(),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
+    def forward(self, x: torch.Tensor, scales: Scales | None = None) -> torch.Tensor:
+        for layer in self.body:
+            x = scaled_conv(layer, x, scales) if isinstance(layer, (nn.Conv1d, nn.Conv2d)) else layer(x)
+        return x
 
 
 class UNet(nn.Module):
     """U-Net: (batch, in_channels, *s) -> (batch, out_channels, *s), ``len(s) == ndim`` in {1, 2}.
 
-    ``width``: channels at the finest level (doubled per level); ``levels``: number of resolutions.
+    ``width``: channels at the finest level (doubled per level); ``levels``: number of resolutions;
+    ``reference_resolution``: grid points per axis at which the kernels are the trained ones (``None``:
+    plain convolutions at every size).
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, ndim: int, width: int = 32, levels: int = 4, boundary: str = "dirichlet"
+        self,
+        in_channels: int,
+        out_channels: int,
+        ndim: int,
+        width: int = 32,
+        levels: int = 4,
+        boundary: str = "dirichlet",
+        reference_resolution: int | None = None,
     ):
         super().__init__()
         if ndim not in (1, 2):
@@ -57,16 +73,18 @@ class UNet(nn.Module):
         self.downs = nn.ModuleList(conv(ndim, c, c, mode, stride=2, bias=True) for c in widths[:-1])
         self.decoders = nn.ModuleList(DoubleConv(ndim, widths[i + 1] + widths[i], widths[i], mode) for i in range(levels - 1))
         self.project = (nn.Conv1d, nn.Conv2d)[ndim - 1](width, out_channels, kernel_size=1)
+        self.reference_resolution = reference_resolution
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scales = scales_for(x.shape[2:], self.reference_resolution)
         skips = []
         for level, encoder in enumerate(self.encoders):
-            x = encoder(x)
+            x = encoder(x, scales)
             if level < len(self.downs):
                 skips.append(x)
-                x = self.downs[level](x)
+                x = scaled_conv(self.downs[level], x, scales)
         interp = "linear" if self.ndim == 1 else "bilinear"
         for decoder, skip in zip(reversed(self.decoders), reversed(skips)):
             x = F.interpolate(x, size=skip.shape[2:], mode=interp, align_corners=False)
-            x = decoder(torch.cat([x, skip], dim=1))
+            x = decoder(torch.cat([x, skip], dim=1), scales)
         return self.project(x)
