@@ -35,16 +35,13 @@ class DarcyData(PDEFamilyData):
 
     def sample(self, split: str, seeds: Sequence[np.random.SeedSequence], shared: dict) -> dict[str, np.ndarray]:
         from sciml.components.solvers.darcy import darcy_coefficient, solve_darcy
-        from sciml.components.solvers.grf import neumann_grf
+        from sciml.components.solvers.grf import neumann_series
 
         n = self.split_resolution(split)
-        a = np.stack(
-            [
-                darcy_coefficient(neumann_grf(np.random.default_rng(s), n, self.alpha, self.tau, modes=self.modes)[0], self.high, self.low)
-                for s in seeds
-            ]
-        )
-        u = np.stack([solve_darcy(coef, 1.0, self.face_mean) for coef in a])
+        # one draw per sample from its own seed (as neumann_grf would), then one batched series and solve
+        xi = np.stack([np.random.default_rng(s).standard_normal((self.modes, self.modes)) for s in seeds])
+        a = darcy_coefficient(neumann_series(xi, n, self.alpha, self.tau), self.high, self.low)
+        u = solve_darcy(a, 1.0, self.face_mean)
         return {"x": a[:, None].astype(np.float32), "y": u[:, None].astype(np.float32)}
 
     def describe_arrays(self) -> dict[str, str]:

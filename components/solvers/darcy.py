@@ -34,54 +34,64 @@ FaceMean = Literal["harmonic", "arithmetic"]
 def face_coefficients(a: np.ndarray, mean: FaceMean = "harmonic") -> tuple[np.ndarray, np.ndarray]:
     """Coefficients on the faces between neighbouring vertices.
 
-    ``a``: ``(s, s)`` vertex values (> 0). Returns ``(faces_0, faces_1)`` of shapes ``(s-1, s)`` and
-    ``(s, s-1)``: ``faces_0[i, j]`` joins vertices ``(i, j)`` and ``(i+1, j)``, ``faces_1[i, j]``
-    joins ``(i, j)`` and ``(i, j+1)``.
+    ``a``: ``(..., s, s)`` vertex values (> 0). Returns ``(faces_0, faces_1)`` of shapes ``(..., s-1, s)``
+    and ``(..., s, s-1)``: ``faces_0[..., i, j]`` joins vertices ``(i, j)`` and ``(i+1, j)``,
+    ``faces_1[..., i, j]`` joins ``(i, j)`` and ``(i, j+1)``.
     """
+    pairs = ((a[..., :-1, :], a[..., 1:, :]), (a[..., :-1], a[..., 1:]))
     if mean == "harmonic":
-        return (2 * a[:-1] * a[1:] / (a[:-1] + a[1:]), 2 * a[:, :-1] * a[:, 1:] / (a[:, :-1] + a[:, 1:]))
+        return tuple(2 * p * q / (p + q) for p, q in pairs)
     if mean == "arithmetic":
-        return (0.5 * (a[:-1] + a[1:]), 0.5 * (a[:, :-1] + a[:, 1:]))
+        return tuple(0.5 * (p + q) for p, q in pairs)
     raise ValueError(f"mean must be 'harmonic' or 'arithmetic', got {mean!r}")
 
 
 def stencil_band(a: np.ndarray, mean: FaceMean = "harmonic") -> np.ndarray:
     """The matrix ``h^2 * (-div(a grad .))`` on the interior vertices, in symmetric lower band storage.
 
-    ``a``: ``(s, s)`` vertex values. Unknowns are the ``n = s-2`` by ``n`` interior vertices in
-    row-major order (``p = i n + j``). Returns ``band`` of shape ``(n + 1, n^2)`` with
-    ``band[k, p] = A[p + k, p]`` (LAPACK ``uplo = 'L'``; entries past the matrix are zero). Only the
-    diagonal (``k = 0``), the neighbour along axis 1 (``k = 1``) and along axis 0 (``k = n``) are non-zero.
+    ``a``: ``(..., s, s)`` vertex values. Unknowns are the ``n = s-2`` by ``n`` interior vertices in
+    row-major order (``p = i n + j``). Returns ``band`` of shape ``(..., n + 1, n^2)`` with
+    ``band[..., k, p] = A[p + k, p]`` (LAPACK ``uplo = 'L'``; entries past the matrix are zero). Only the
+    diagonal (``k = 0``), the neighbour along axis 1 (``k = 1``) and along axis 0 (``k = n``) are
+    non-zero. Each matrix's band is Fortran-contiguous (LAPACK's layout), so ``dpbsv`` factors it in
+    place without a copy; the whole batch is filled by a few array operations.
     """
     f0, f1 = face_coefficients(a, mean)
-    n = a.shape[0] - 2
-    band = np.zeros((n + 1, n * n))
-    band[0] = (f0[:-1, 1:-1] + f0[1:, 1:-1] + f1[1:-1, :-1] + f1[1:-1, 1:]).ravel()
-    off1 = -f1[1:-1, 1:].copy()
-    off1[:, -1] = 0.0  # the last vertex of a row has no interior neighbour along axis 1
-    band[1] = off1.ravel()
-    band[n, : n * (n - 1)] = -f0[1:-1, 1:-1].ravel()
+    n = a.shape[-1] - 2
+    lead = a.shape[:-2]
+    band = np.swapaxes(np.zeros(lead + (n * n, n + 1)), -1, -2)
+    band[..., 0, :] = (f0[..., :-1, 1:-1] + f0[..., 1:, 1:-1] + f1[..., 1:-1, :-1] + f1[..., 1:-1, 1:]).reshape(lead + (n * n,))
+    off1 = -f1[..., 1:-1, 1:]
+    off1[..., -1] = 0.0  # the last vertex of a row has no interior neighbour along axis 1
+    band[..., 1, :] = off1.reshape(lead + (n * n,))
+    band[..., n, : n * (n - 1)] = -f0[..., 1:-1, 1:-1].reshape(lead + (n * (n - 1),))
     return band
 
 
 def solve_darcy(a: np.ndarray, f: np.ndarray | float = 1.0, mean: FaceMean = "harmonic") -> np.ndarray:
-    """Solve ``-div(a grad u) = f`` on ``[0, 1]^2`` with ``u = 0`` on the boundary.
+    """Solve ``-div(a grad u) = f`` on ``[0, 1]^2`` with ``u = 0`` on the boundary, for one or many ``a``.
 
-    ``a``: ``(s, s)`` coefficient at the vertices (> 0), ``f``: scalar or ``(s, s)`` right-hand side
-    (only interior values are used). Returns ``u``: ``(s, s)``, zero on the boundary.
+    ``a``: ``(..., s, s)`` coefficients at the vertices (> 0), ``f``: scalar or an array broadcastable
+    to ``a`` (only interior values are used). The bands of the whole batch are assembled at once;
+    each system is then factored and solved by one LAPACK ``dpbsv`` call, in place. Returns ``u``:
+    ``(..., s, s)``, zero on the boundary.
     """
-    s = a.shape[0]
-    if a.shape != (s, s) or s < 3:
-        raise ValueError(f"a must be a square grid of at least 3x3 vertices, got shape {a.shape}")
+    a = np.asarray(a, dtype=float)
+    s = a.shape[-1]
+    if a.ndim < 2 or a.shape[-2] != s or s < 3:
+        raise ValueError(f"a must be square grids of at least 3x3 vertices, got shape {a.shape}")
     n = s - 2
     h = 1.0 / (s - 1)
-    rhs = np.broadcast_to(np.asarray(f, dtype=float), (s, s))[1:-1, 1:-1].reshape(-1, 1) * h**2
-    _, x, info = lapack.dpbsv(stencil_band(np.asarray(a, dtype=float), mean), rhs, lower=1, overwrite_ab=1)
-    if info != 0:
-        raise np.linalg.LinAlgError(f"banded Cholesky failed (info={info}): is a > 0 everywhere?")
-    u = np.zeros((s, s))
-    u[1:-1, 1:-1] = x.reshape(n, n)
-    return u
+    flat = a.reshape(-1, s, s)
+    bands = stencil_band(flat, mean)
+    rhs = (np.broadcast_to(np.asarray(f, dtype=float), a.shape).reshape(-1, s, s)[:, 1:-1, 1:-1] * h**2).reshape(-1, n * n)
+    u = np.zeros(flat.shape)
+    for i, (band, b) in enumerate(zip(bands, rhs)):
+        _, x, info = lapack.dpbsv(band, b, lower=1, overwrite_ab=1, overwrite_b=1)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"banded Cholesky failed (info={info}): is a > 0 everywhere?")
+        u[i, 1:-1, 1:-1] = x.reshape(n, n)
+    return u.reshape(a.shape)
 
 
 def darcy_coefficient(field: np.ndarray, high: float = 12.0, low: float = 3.0) -> np.ndarray:

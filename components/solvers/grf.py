@@ -97,9 +97,19 @@ def neumann_grf(
 
     Returns ``(batch, n, n)``, float64.
     """
+    return neumann_series(rng.standard_normal((batch, modes, modes)), n, alpha, tau, sigma)
+
+
+def neumann_series(xi: np.ndarray, n: int, alpha: float, tau: float, sigma: float | None = None) -> np.ndarray:
+    """The Neumann field of :func:`neumann_grf` for given standard-normal mode weights.
+
+    ``xi``: ``(batch, modes, modes)`` independent standard normals (one draw per sample, e.g. each from
+    its own generator). Returns ``(batch, n, n)``: ``basis @ (amp * xi) @ basis.T``, two batched
+    matrix products.
+    """
     sigma = default_sigma(alpha, tau, 2) if sigma is None else sigma
+    modes = xi.shape[-1]
     k = np.arange(modes)
     lam = np.pi**2 * (k[:, None] ** 2 + k[None, :] ** 2)
-    coef = spectral_amplitude(lam, alpha, tau, sigma) * rng.standard_normal((batch, modes, modes))
     basis = cosine_basis(n, modes)
-    return np.einsum("ik,bkl,jl->bij", basis, coef, basis, optimize=True)
+    return basis @ (spectral_amplitude(lam, alpha, tau, sigma) * xi) @ basis.T

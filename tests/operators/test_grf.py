@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sciml.components.solvers.grf import cosine_basis, neumann_grf, periodic_grf, spectral_amplitude
+from sciml.components.solvers.grf import cosine_basis, neumann_grf, neumann_series, periodic_grf, spectral_amplitude
 
 
 def test_periodic_grf_mode_variances_match_covariance():
@@ -63,3 +63,12 @@ def test_neumann_grf_pointwise_variance():
     b2 = cosine_basis(n, modes) ** 2
     expected = b2 @ amp2 @ b2.T
     np.testing.assert_allclose(u.var(axis=0), expected, rtol=0.10)
+
+
+def test_neumann_series_of_per_sample_draws_equals_neumann_grf():
+    # The Darcy generator draws each sample's weights from its own generator and sums all series in
+    # one batched product: each field must equal the single draw of neumann_grf with that generator.
+    xi = np.stack([np.random.default_rng(s).standard_normal((12, 12)) for s in range(3)])
+    batched = neumann_series(xi, 17, 2.0, 3.0)
+    for s in range(3):
+        np.testing.assert_allclose(batched[s], neumann_grf(np.random.default_rng(s), 17, 2.0, 3.0, modes=12)[0], rtol=0, atol=1e-13)
