@@ -7,7 +7,8 @@ reference solutions). Output is always on the uniform grid ``t_k = k * dt`` (tim
 ``k = 0 .. n_steps``, after ``discard`` grid points have been integrated and dropped (transients).
 
 - :func:`rk4`: classical fixed-step Runge-Kutta 4, optionally with ``substeps`` steps per output
-  interval (global error ``O((dt / substeps)^4)``).
+  interval (global error ``O((dt / substeps)^4)``), advanced in blocks of output intervals that can
+  be fused by ``torch.compile`` (``compiled=True``).
 - :func:`dopri5`: adaptive Dormand-Prince 5(4) with per-trajectory step sizes; each trajectory's
   step is clipped so that it lands exactly on the next output time ("step clipping"), so the output
   is an integrator step, not an interpolant. Local error per step is kept below
@@ -16,6 +17,7 @@ reference solutions). Output is always on the uniform grid ``t_k = k * dt`` (tim
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -45,10 +47,57 @@ def _check_grid(dt: float, n_steps: int, discard: int) -> None:
         raise ValueError(f"n_steps and discard must be >= 0, got {n_steps} and {discard}")
 
 
+def _rk4_block(f: RHS, y: torch.Tensor, h: float, substeps: int, block: int) -> torch.Tensor:
+    """``block`` output intervals of ``substeps`` RK4 steps each from ``y`` (batch, dim).
+
+    Returns ``(batch, block, dim)``, the state at the end of each interval. One call is the unit that
+    :func:`rk4` hands to ``torch.compile``: inductor fuses the ``block * substeps`` steps into one
+    kernel, so the per-op dispatch cost is paid once per block instead of ~50 times per step.
+    """
+    states = []
+    for _ in range(block):
+        for _ in range(substeps):
+            y = rk4_step(f, y, h)
+        states.append(y)
+    return torch.stack(states, dim=1)
+
+
+_compiled_block: Callable | None = None  # torch.compile(_rk4_block), built on first use
+_compile_failed = False  # set once compilation has failed in this process: later calls run eagerly
+
+
+def _block_runner(compiled: bool) -> Callable:
+    """``_rk4_block``, compiled when asked for and available; eager otherwise."""
+    global _compiled_block
+    if not compiled or _compile_failed:
+        return _rk4_block
+    if _compiled_block is None:
+        _compiled_block = torch.compile(_rk4_block, dynamic=False)
+    return _compiled_block
+
+
 def rk4(
-    f: RHS, y0: torch.Tensor, dt: float, n_steps: int, *, substeps: int = 1, discard: int = 0
+    f: RHS,
+    y0: torch.Tensor,
+    dt: float,
+    n_steps: int,
+    *,
+    substeps: int = 1,
+    discard: int = 0,
+    compiled: bool = False,
+    block: int | None = None,
 ) -> torch.Tensor:
     """Fixed-step RK4 on the output grid.
+
+    The integration advances ``block`` output intervals per Python iteration (the last block may run
+    past the grid; its extra states are dropped) and writes them into one preallocated output.
+    With ``compiled=True`` each block is a ``torch.compile``d kernel (C++ on CPU, Triton on CUDA):
+    the same steps fused into one loop (equal to the eager result up to rounding: the compiler may
+    contract ``a * b + c``), much faster where per-op dispatch dominates (small states, ~1e3
+    trajectories); the first call per ``(f, dt, substeps, block, shape, dtype, device)`` pays the
+    compilation (tens of seconds on a 2-core CPU, less when inductor's on-disk cache already holds
+    it). Where compilation is unavailable (no C++ compiler, unsupported platform) it warns once and
+    runs eagerly.
 
     Args:
         f: right-hand side, ``(batch, dim) -> (batch, dim)``.
@@ -57,23 +106,43 @@ def rk4(
         n_steps: number of output intervals kept after the transient.
         substeps: RK4 steps per output interval (>= 1).
         discard: output intervals integrated first and dropped (transient).
+        compiled: run the blocks through ``torch.compile``.
+        block: output intervals per block (>= 1); default ``max(1, 20 // substeps)``, i.e. about 20
+            RK4 steps. Larger blocks amortize dispatch further but take longer to compile.
 
     Returns:
         ``(batch, n_steps + 1, dim)``: the states at ``t = (discard + k) * dt``, ``k = 0 .. n_steps``.
     """
+    global _compile_failed
     _check_grid(dt, n_steps, discard)
     if substeps < 1:
         raise ValueError(f"substeps must be >= 1, got {substeps}")
+    block = max(1, 20 // substeps) if block is None else block
+    if block < 1:
+        raise ValueError(f"block must be >= 1, got {block}")
     h = float(dt) / substeps
-    y = y0
-    for _ in range(discard * substeps):
-        y = rk4_step(f, y, h)
     out = torch.empty(y0.shape[0], n_steps + 1, y0.shape[1], dtype=y0.dtype, device=y0.device)
-    out[:, 0] = y
-    for k in range(1, n_steps + 1):
-        for _ in range(substeps):
-            y = rk4_step(f, y, h)
-        out[:, k] = y
+    if discard == 0:
+        out[:, 0] = y0
+    run = _block_runner(compiled)
+    y, done = y0.contiguous(), 0  # done: output intervals integrated so far
+    while done < discard + n_steps:
+        try:
+            states = run(f, y, h, substeps, block)
+        except Exception as err:  # compilation unavailable here: fall back to the eager block
+            if run is _rk4_block:
+                raise
+            warnings.warn(f"rk4: torch.compile failed ({type(err).__name__}: {err}); integrating eagerly", stacklevel=2)
+            _compile_failed = True
+            run = _rk4_block
+            continue
+        # grid points done+1 .. done+block; keep those in [discard, discard + n_steps]
+        first = max(done + 1, discard)
+        last = min(done + block, discard + n_steps)
+        if first <= last:
+            out[:, first - discard : last - discard + 1] = states[:, first - done - 1 : last - done]
+        y = states[:, -1].contiguous()  # same strides every block: no recompilation
+        done += block
     return out
 
 

@@ -91,3 +91,41 @@ def test_bad_arguments_are_rejected():
         dopri5(f, y0, 0.1, 3, rtol=0.0)
     # zero steps: just the initial state
     torch.testing.assert_close(rk4(f, y0 + 1.0, 0.1, 0), (y0 + 1.0)[:, None])
+
+
+def test_rk4_blocks_do_not_change_the_result():
+    # Blocks only regroup the same steps (the last block runs past the grid and is cut): any block
+    # size, with or without a transient that ends inside a block, gives bitwise the same output.
+    flow = Lorenz63()
+    y0 = flow.initial_states(3, torch.Generator().manual_seed(1))
+    ref = rk4(flow.rhs, y0, 0.01, 23, discard=5, block=1)
+    for block in (2, 7, 40):
+        assert torch.equal(rk4(flow.rhs, y0, 0.01, 23, discard=5, block=block), ref)
+    assert torch.equal(rk4(flow.rhs, y0, 0.01, 23, block=7)[:, 0], y0)
+
+
+@pytest.mark.slow
+def test_rk4_compiled_agrees_with_eager():
+    # torch.compile fuses the block into one kernel; the compiler may contract a * b + c into FMAs,
+    # so agreement is to rounding (non-chaotic system, 30 steps), not bitwise.
+    omega = torch.tensor([[1.0], [2.5]], dtype=torch.float64)
+    y0 = torch.tensor([[1.0, 0.0], [0.3, 0.2]], dtype=torch.float64)
+    eager = rk4(oscillator(omega), y0, 0.1, 30, discard=3, block=4)
+    compiled = rk4(oscillator(omega), y0, 0.1, 30, discard=3, block=4, compiled=True)
+    torch.testing.assert_close(compiled, eager, rtol=1e-13, atol=1e-13)
+
+
+def test_rk4_falls_back_to_eager_when_compilation_fails(monkeypatch):
+    from sciml.components.solvers import ode
+
+    def unavailable(*args):
+        raise RuntimeError("no C++ compiler")
+
+    monkeypatch.setattr(ode, "_compile_failed", False)
+    monkeypatch.setattr(ode, "_compiled_block", unavailable)
+    omega = torch.ones(2, 1, dtype=torch.float64)
+    y0 = torch.tensor([[1.0, 0.0], [0.5, 0.0]], dtype=torch.float64)
+    with pytest.warns(UserWarning, match="integrating eagerly"):
+        out = rk4(oscillator(omega), y0, 0.1, 12, compiled=True)
+    assert torch.equal(out, rk4(oscillator(omega), y0, 0.1, 12))
+    assert ode._compile_failed  # later calls do not try again
