@@ -4,8 +4,10 @@ Two parts, each run on its own:
 
 ``python benchmarks/chaos.py generation``
     Lorenz-63 trajectories of 10,000 points at dt = 0.01 from initial states on the attractor:
-    throughput (trajectories per second) of ``sciml.components.solvers.ode`` (batched RK4, batched
-    Dormand-Prince) for 1,000 trajectories in one call, of a plain batched numpy RK4, and of dysts
+    throughput (trajectories per second) of ``sciml.components.solvers.ode`` (batched RK4 eager and
+    through ``torch.compile``, batched Dormand-Prince) for 1,000 trajectories in one call, of a plain
+    batched numpy RK4 (methods alternated, median over repeats; the compiled rows' first call, which
+    compiles, is timed separately as ``compile_seconds``), and of dysts
     (``make_trajectory`` with RK45 at rtol 1e-6 / atol 1e-9, one trajectory per call, a few
     trajectories); accuracy as the maximum deviation over the first two Lyapunov times
     (2 / 0.906 time units) from scipy's DOP853 at rtol = atol = 1e-12. dysts is an optional
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -72,16 +75,6 @@ def reference(y0: np.ndarray, steps: int) -> np.ndarray:
     )
 
 
-def timed(fn, repeats: int) -> tuple[float, object]:
-    """Median wall time of ``repeats`` calls and the last result."""
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
 def generation(repeats: int, dysts_trajectories: int) -> dict:
     torch.set_num_threads(1)
     flow = Lorenz63()
@@ -93,16 +86,36 @@ def generation(repeats: int, dysts_trajectories: int) -> dict:
     def deviation(traj: np.ndarray) -> float:
         return float(np.abs(traj[: len(ref), : HORIZON + 1] - ref).max())
 
-    rows = {}
-    for name, fn in {
+    methods = {
         "sciml rk4 (dt 0.01)": lambda: rk4(flow.rhs, y0, DT, POINTS - 1),
-        "sciml rk4 (2 substeps)": lambda: rk4(flow.rhs, y0, DT, POINTS - 1, substeps=2),
+        "sciml rk4 compiled (dt 0.01)": lambda: rk4(flow.rhs, y0, DT, POINTS - 1, compiled=True),
+        "sciml rk4 compiled (2 substeps)": lambda: rk4(flow.rhs, y0, DT, POINTS - 1, substeps=2, compiled=True),
         "sciml dopri5 (rtol 1e-6, atol 1e-9)": lambda: dopri5(flow.rhs, y0, DT, POINTS - 1, rtol=1e-6, atol=1e-9),
         "numpy rk4 (dt 0.01)": lambda: numpy_rk4(y0_np, POINTS),
-    }.items():
-        seconds, traj = timed(fn, repeats)
-        traj = traj.numpy() if isinstance(traj, torch.Tensor) else traj
+    }
+    # compilation: the first call per configuration, timed on one block (its run time is negligible)
+    compile_seconds = {}
+    for name, substeps in (("sciml rk4 compiled (dt 0.01)", 1), ("sciml rk4 compiled (2 substeps)", 2)):
+        start = time.perf_counter()
+        rk4(flow.rhs, y0, DT, 1, substeps=substeps, compiled=True)
+        compile_seconds[name] = time.perf_counter() - start
+        print(f"{name}: first call (compilation) {compile_seconds[name]:.1f} s", flush=True)
+    # round robin: every repeat runs each method once, so load changes hit all of them alike
+    times, last, load = {name: [] for name in methods}, {}, [os.getloadavg()[0]]
+    for _ in range(repeats):
+        for name, fn in methods.items():
+            start = time.perf_counter()
+            last[name] = fn()
+            times[name].append(time.perf_counter() - start)
+        load.append(os.getloadavg()[0])
+    rows = {}
+    for name in methods:
+        seconds = statistics.median(times[name])
+        traj = last[name].numpy() if isinstance(last[name], torch.Tensor) else last[name]
         rows[name] = {"trajectories": BATCH, "seconds": seconds, "per_second": BATCH / seconds, "max_dev_2lyap": deviation(traj)}
+        if name in compile_seconds:
+            rows[name]["compile_seconds"] = compile_seconds[name]
+            rows[name]["per_second_first_call"] = BATCH / (seconds + compile_seconds[name])
         print(f"{name:40s} {BATCH / seconds:10.1f} traj/s   max dev {rows[name]['max_dev_2lyap']:.2e}", flush=True)
     try:
         from dysts.flows import Lorenz
@@ -121,18 +134,27 @@ def generation(repeats: int, dysts_trajectories: int) -> dict:
                  for y in y0_np[:dysts_trajectories]]
             )
 
-        seconds, traj = timed(run_dysts, 1)
+        start = time.perf_counter()
+        traj = run_dysts()
+        seconds = time.perf_counter() - start
         n = dysts_trajectories
         rows["dysts RK45 (rtol 1e-6, atol 1e-9)"] = {
             "trajectories": n, "seconds": seconds, "per_second": n / seconds, "max_dev_2lyap": float(np.abs(traj[:, : HORIZON + 1] - ref[:n]).max())
         }
         print(f"{'dysts RK45':40s} {n / seconds:10.1f} traj/s   max dev {rows['dysts RK45 (rtol 1e-6, atol 1e-9)']['max_dev_2lyap']:.2e}")
+        load.append(os.getloadavg()[0])
     base = rows.get("dysts RK45 (rtol 1e-6, atol 1e-9)")
     for row in rows.values():
         row["ratio_vs_numpy_rk4"] = row["per_second"] / rows["numpy rk4 (dt 0.01)"]["per_second"]
         if base:
             row["ratio_vs_dysts_rk45"] = row["per_second"] / base["per_second"]
-    return {"setup": f"Lorenz-63, {POINTS} points at dt={DT}, float64, 1 thread; ours/numpy: {BATCH} trajectories per call", "note": note, "rows": rows}
+    return {
+        "setup": f"Lorenz-63, {POINTS} points at dt={DT}, float64, 1 thread; ours/numpy: {BATCH} trajectories per call, "
+        f"methods alternated over {repeats} repeats (median); compiled rows exclude the first call (compile_seconds)",
+        "note": note,
+        "load_average_1min": load,
+        "rows": rows,
+    }
 
 
 def table(runs: list[str]) -> dict:
