@@ -75,6 +75,9 @@ class TrainerConfig(_Section):
     log_every_n_steps: int = Field(10, ge=1)
     limit_train_batches: float | int | None = Field(None, gt=0)
     limit_val_batches: float | int | None = Field(None, gt=0)
+    max_time: str | None = Field(
+        None, pattern=r"^\d{2}:\d{2}:\d{2}:\d{2}$", description="wall-clock limit of training, 'DD:HH:MM:SS' (stops after the running step)"
+    )
     deterministic: bool | Literal["warn"] = False
 
     @field_validator("precision", mode="before")

@@ -46,3 +46,13 @@ def test_ecg_spec_end_to_end():
     metrics = stages.run(ROOT / "specs" / "ecg-gtf.yaml", shrink).metrics["dsr"]
     assert np.isfinite(metrics["pe20"]) and np.isfinite(metrics["floor/dstsp"])
     assert "floor/lyap_max" not in metrics  # no true system for measured data
+
+
+def test_training_time_cap_stops_the_run_and_evaluates_it():
+    # trainer.max_time (as in specs/lorenz63-gtf.yaml): 1 s of a 1000-epoch budget, then evaluation as usual
+    shrink = ["data.steps=300", "data.test_steps=600", "task.seq_len=30", "task.window_stride=1",
+              "train.max_epochs=1000", "trainer.max_time=00:00:00:01", TINY_DSR]
+    result = stages.run(ROOT / "specs" / "lorenz63-gtf-small.yaml", shrink)
+    train = result.metrics["train"]
+    assert 0 < train["steps"] < 1000 and train["seconds"] < 60
+    assert np.isfinite(result.metrics["dsr"]["pe20"])
