@@ -60,6 +60,11 @@ class ChaoticSystemData(DataConfig):
     standardize: bool = Field(True, description="z-score with the attractor's mean and std")
     integrator: Literal["rk4", "dopri5"] = "rk4"
     substeps: int = Field(1, ge=1, description="rk4: steps per observation interval")
+    compile: bool = Field(
+        False,
+        description="rk4: fuse blocks of steps with torch.compile (a one-off compile of 10-90 s on a CPU; "
+        "then ~3x the eager rate for small states: worth it for many or long trajectories)",
+    )
     rtol: float = Field(1e-8, gt=0, description="dopri5: relative tolerance")
     atol: float = Field(1e-10, gt=0, description="dopri5: absolute tolerance")
 
@@ -104,7 +109,9 @@ class ChaoticSystemData(DataConfig):
         y0 = torch.as_tensor(y0, dtype=torch.float64)
         discard = int(round(self.transient / self.dt))
         if self.integrator == "rk4":
-            out = rk4(flow.rhs, y0, self.dt, steps - 1, substeps=self.substeps, discard=discard)
+            out = rk4(
+                flow.rhs, y0, self.dt, steps - 1, substeps=self.substeps, discard=discard, compiled=self.compile
+            )
         else:
             out = dopri5(flow.rhs, y0, self.dt, steps - 1, rtol=self.rtol, atol=self.atol, discard=discard)
         return out.numpy()

@@ -75,6 +75,24 @@ def test_dopri5_and_rk4_generate_the_same_trajectories():
     np.testing.assert_allclose(a, b, atol=1e-4)
 
 
+def test_compile_option_runs_the_compiled_integrator(monkeypatch):
+    from sciml.components.solvers import ode
+
+    compiled_calls = []
+
+    def fake_compile(fn, **kwargs):  # stands in for inductor: records the call, runs the block eagerly
+        compiled_calls.append(fn)
+        return fn
+
+    monkeypatch.setattr(ode, "_compiled_block", None)
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    base = dict(steps=100, train=2, transient=1.0)
+    eager, shared = draw(Lorenz63Data(**base), "train")
+    fused, _ = draw(Lorenz63Data(**base, compile=True), "train", shared=shared)
+    assert compiled_calls == [ode._rk4_block]
+    np.testing.assert_array_equal(eager, fused)
+
+
 @pytest.mark.parametrize("data", [RoesslerData(steps=400, train=2), Lorenz96Data(n=6, steps=200, train=2, transient=10.0)], ids=["roessler", "lorenz96"])
 def test_other_systems(data):
     x, _ = draw(data, "train")
