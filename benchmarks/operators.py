@@ -8,7 +8,11 @@ Three parts, each written to benchmarks/results/operators.json and printed as a 
 2. ``neuralop-darcy``: neuraloperator's own small Darcy set (``../shared/data/darcy-neuralop``; skipped
    when absent): train at 16x16 (1000 pairs), test at 16x16 (50) and zero-shot at 32x32 (50), with the
    settings of neuraloperator's FNO example (n_modes (8, 8), i.e. our m = 4, hidden 32, AdamW lr 8e-3, weight decay
-   1e-4, cosine schedule, batch 32, relative H1 training loss).
+   1e-4, cosine schedule, batch 32, relative H1 training loss; ``--fno-lr``, ``--width``, ``--batch``,
+   ``--loss`` change them for every model). ``--seeds`` trains each model once per seed and reports the
+   means (single runs differ by up to 15%). Our FNOs see the data's grid coordinates ``i / n`` (``--fno-grid
+   cell``, as neuraloperator's embedding), and ``mgno_sciml_rescaled`` is MgNO with discretization-agnostic
+   kernels for the zero-shot grid.
 3. ``generated-darcy``: our Darcy generator at ``--resolution`` (default 64) with ``--train`` /
    ``--test`` samples, Fourier modes m = 12 (neuraloperator n_modes (24, 24)), the same models and loop.
 
@@ -147,41 +151,77 @@ class Normalized(torch.nn.Module):
         return self.net((x - xm) / xs) * ys + ym
 
 
+class CellGrid(torch.nn.Module):
+    """``net`` with the coordinates ``i / n`` of each grid point appended as input channels: (batch, c, *s) -> net's output.
+
+    neuraloperator's grids (and its ``GridEmbedding``) put point ``i`` of ``n`` at ``i / n``, so its 16x16
+    set is its 32x32 set at the even points; our FNO's own embedding, ``linspace(0, 1, n)``, is exact for
+    vertex grids that include both boundaries (our generators) but shifts the points of this data set
+    between resolutions.
+    """
+
+    def __init__(self, net: torch.nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        axes = [torch.arange(n, dtype=x.dtype, device=x.device) / n for n in x.shape[2:]]
+        grid = torch.stack(torch.meshgrid(*axes, indexing="ij")).expand(x.shape[0], len(axes), *x.shape[2:])
+        return self.net(torch.cat([x, grid], dim=1))
+
+
 def build_models(
-    modes: int, width: int, x: torch.Tensor, y: torch.Tensor, padding: float = 0.0, smoothing: tuple[int, ...] = (1, 1, 1, 2)
+    modes: int, width: int, x: torch.Tensor, y: torch.Tensor, padding: float = 0.0, smoothing: tuple[int, ...] = (1, 1, 1, 2),
+    seed: int = 0, cell_grid: bool = False,
 ) -> dict[str, torch.nn.Module]:
     """Our FNO and neuraloperator's on the same Fourier modes, width, layers (4) and projection (2 x width), and MgNO.
 
     The same frequencies: neuraloperator's ``n_modes = (2m, 2m)`` keeps ``-m..m-1`` along the first axis
     and ``0..m`` along the last (real FFT, ``2m // 2 + 1`` modes); ours with ``modes = [m, m + 1]``
-    keeps exactly these.
+    keeps exactly these. ``mgno_sciml_rescaled`` is MgNO with its kernels rescaled on grids finer than
+    the training grid (``reference_resolution``; the same network as ``mgno_sciml`` at the training size).
+    Every model is initialized from ``torch.manual_seed(seed)``. With ``cell_grid`` our FNOs get the
+    coordinates ``i / n`` (:class:`CellGrid`) instead of their own ``linspace(0, 1, n)`` (same parameters).
     """
-    torch.manual_seed(0)
-    models = {"fno_sciml": FNO(1, 1, [modes, modes + 1], width=width, layers=4, projection_width=2 * width)}
+
+    def fno(**kw) -> torch.nn.Module:
+        torch.manual_seed(seed)
+        if not cell_grid:
+            return FNO(1, 1, [modes, modes + 1], width=width, layers=4, projection_width=2 * width, **kw)
+        return CellGrid(FNO(3, 1, [modes, modes + 1], width=width, layers=4, projection_width=2 * width, positional_embedding=False, **kw))
+
+    models = {"fno_sciml": fno()}
     if NeuralopFNO is not None:
-        torch.manual_seed(0)
+        torch.manual_seed(seed)
         models["fno_neuralop"] = NeuralopFNO(
             n_modes=(2 * modes, 2 * modes), in_channels=1, out_channels=1, hidden_channels=width, projection_channel_ratio=2
         )
     if padding:
-        torch.manual_seed(0)
-        models["fno_sciml_padded"] = FNO(1, 1, [modes, modes + 1], width=width, layers=4, projection_width=2 * width, padding=padding)
-    torch.manual_seed(0)
-    models["mgno_sciml"] = MgNO(1, 1, 2, width=width, layers=4, pre_smoothing=list(smoothing), post_smoothing=[0] * len(smoothing))
+        models["fno_sciml_padded"] = fno(padding=padding)
+    for name, reference in (("mgno_sciml", None), ("mgno_sciml_rescaled", x.shape[-1])):
+        torch.manual_seed(seed)
+        models[name] = MgNO(
+            1, 1, 2, width=width, layers=4, pre_smoothing=list(smoothing), post_smoothing=[0] * len(smoothing),
+            reference_resolution=reference,
+        )
     return {name: Normalized(net, x, y) for name, net in models.items()}
 
 
-def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, lr: float, batch: int) -> float:
-    """AdamW + cosine schedule over ``epochs`` with the relative H1 loss; returns the wall time (s)."""
+LOSSES = {"h1": relative_h1, "l2": relative_l2}
+
+
+def train(
+    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, lr: float, batch: int, seed: int = 0, loss: str = "h1"
+) -> float:
+    """AdamW + cosine schedule over ``epochs`` with the relative H1 (or L2) loss, batches shuffled from ``seed``; wall time (s)."""
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    gen = torch.Generator().manual_seed(0)
+    gen = torch.Generator().manual_seed(seed)
     start = time.perf_counter()
     for _ in range(epochs):
         for idx in torch.randperm(len(x), generator=gen).split(batch):
             opt.zero_grad()
-            loss = relative_h1(model(x[idx]), y[idx]).mean()
-            loss.backward()
+            LOSSES[loss](model(x[idx]), y[idx]).mean().backward()
             opt.step()
         sched.step()
     return time.perf_counter() - start
@@ -212,30 +252,38 @@ def throughput(models: dict[str, torch.nn.Module], x: torch.Tensor, y: torch.Ten
 
 def compare(
     train_set, tests: dict[str, tuple], modes: int, width: int, epochs: int, lr: dict, batch: int, steps: int, repeats: int,
-    only: list[str] | None = None, padding: float = 0.0, smoothing: tuple[int, ...] = (1, 1, 1, 2),
+    only: list[str] | None = None, padding: float = 0.0, smoothing: tuple[int, ...] = (1, 1, 1, 2), seeds: tuple[int, ...] = (0,),
+    cell_grid: bool = False, loss: str = "h1",
 ) -> dict:
-    """Train and test every model (or those named in ``only``) on the same tensors; ratios ours / neuralop."""
+    """Train and test every model (or those named in ``only``) on the same tensors; ratios ours / neuralop.
+
+    With several ``seeds`` (initialization and batch order) each model is trained once per seed; its test
+    errors are the means over the seeds, the single runs are kept under ``runs``.
+    """
     x, y = train_set
 
-    def chosen() -> dict[str, torch.nn.Module]:
-        models = build_models(modes, width, x, y, padding, smoothing)
+    def chosen(seed: int) -> dict[str, torch.nn.Module]:
+        models = build_models(modes, width, x, y, padding, smoothing, seed, cell_grid)
         return {k: v for k, v in models.items() if not only or k in only}
 
-    models = chosen()
-    rates = throughput(chosen(), x[:batch], y[:batch], steps, repeats)
+    rates = throughput(chosen(0), x[:batch], y[:batch], steps, repeats)
     rows = {}
-    for name, model in models.items():
-        seconds = train(model, x, y, epochs, lr["mgno" if name.startswith("mgno") else "fno"], batch)
+    for name, model in chosen(0).items():
+        runs = []
+        for seed in seeds:
+            model = chosen(seed)[name]
+            seconds = train(model, x, y, epochs, lr["mgno" if name.startswith("mgno") else "fno"], batch, seed, loss)
+            runs.append({"seed": seed, "train_seconds": seconds, **{f"test_rel_l2_{key}": test_error(model, *pair) for key, pair in tests.items()}})
+            print(name, runs[-1], flush=True)
         rows[name] = {
             "parameters": sum(p.numel() for p in model.parameters()),
-            "train_seconds": seconds,
             "train_samples_per_s": rates[name],
-            **{f"test_rel_l2_{key}": test_error(model, *pair) for key, pair in tests.items()},
+            **{k: statistics.mean(run[k] for run in runs) for k in runs[0] if k != "seed"},
+            "runs": runs,
         }
-        print(name, rows[name], flush=True)
     out = {
         "epochs": epochs, "modes": modes, "width": width, "mgno_pre_smoothing": list(smoothing),
-        "batch": batch, "lr": lr, "train_samples": len(x), "models": rows,
+        "batch": batch, "lr": lr, "seeds": list(seeds), "fno_cell_grid": cell_grid, "loss": loss, "train_samples": len(x), "models": rows,
     }
     if "fno_neuralop" in rows and "fno_sciml" in rows:
         ours, theirs = rows["fno_sciml"], rows["fno_neuralop"]
@@ -256,8 +304,9 @@ def neuralop_darcy(args) -> dict:
 
     tests = {"16": load("darcy_test_16.pt"), "32_zero_shot": load("darcy_test_32.pt")}
     return compare(
-        load("darcy_train_16.pt"), tests, 4, 32, args.epochs, {"fno": 8e-3, "mgno": args.mgno_lr}, 32, args.steps, args.repeats,
-        args.models, args.padding, tuple(args.mgno_smoothing),
+        load("darcy_train_16.pt"), tests, 4, args.width, args.epochs, {"fno": args.fno_lr, "mgno": args.mgno_lr}, args.batch,
+        args.steps, args.repeats, args.models, args.padding, tuple(args.mgno_smoothing), tuple(args.seeds), args.fno_grid == "cell",
+        args.loss,
     )
 
 
@@ -285,7 +334,17 @@ def main() -> None:
     parser.add_argument("--parts", nargs="+", default=["generation", "neuralop-darcy", "generated-darcy"])
     parser.add_argument("--epochs", type=int, default=20, help="epochs on neuraloperator's small Darcy set")
     parser.add_argument("--darcy-epochs", type=int, default=5, help="epochs on our generated Darcy set")
+    parser.add_argument("--fno-lr", type=float, default=8e-3, help="FNO learning rate on neuraloperator's Darcy set (its example's)")
     parser.add_argument("--mgno-lr", type=float, default=2e-3)
+    parser.add_argument("--width", type=int, default=32, help="channels of every model on neuraloperator's Darcy set")
+    parser.add_argument("--batch", type=int, default=32, help="batch size on neuraloperator's Darcy set")
+    parser.add_argument("--loss", choices=sorted(LOSSES), default="h1", help="training loss on neuraloperator's Darcy set")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (init, batch order); errors are means over them")
+    parser.add_argument(
+        "--fno-grid", choices=["cell", "vertex"], default="cell",
+        help="coordinates our FNOs see on neuraloperator's Darcy set: i/n as in its data and GridEmbedding (cell), "
+        "or the FNO's own linspace(0, 1, n) (vertex)",
+    )
     parser.add_argument("--mgno-smoothing", type=int, nargs="+", default=[1, 1, 1, 2], help="MgNO smoothing steps per level")
     parser.add_argument("--resolution", type=int, default=64)
     parser.add_argument("--train", type=int, default=1000)
@@ -293,7 +352,9 @@ def main() -> None:
     parser.add_argument("--generation-samples", type=int, default=200)
     parser.add_argument("--steps", type=int, default=5, help="optimizer steps per throughput round")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--models", nargs="+", help="train only these (fno_sciml, fno_neuralop, fno_sciml_padded, mgno_sciml)")
+    parser.add_argument(
+        "--models", nargs="+", help="train only these (fno_sciml, fno_neuralop, fno_sciml_padded, mgno_sciml, mgno_sciml_rescaled)"
+    )
     parser.add_argument("--padding", type=float, default=0.0, help="if > 0, add fno_sciml_padded with this domain padding")
     parser.add_argument("--tag", default="", help="suffix of the result keys (to keep runs with --models apart)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "operators.json")
