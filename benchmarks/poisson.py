@@ -126,6 +126,7 @@ def main() -> None:
                 # one solve to the finest tolerance; the coarser one is read off its history (stopped_at)
                 fine = dcdm_solve(op, grid_b, direction, min(TOLERANCES), args.max_iters, k, grid_proj)
                 row = measure(f"dcdm_k{k}", lambda tol: stopped_at(fine, tol), 1)
+                row["residual_history"] = fine.residuals.tolist()  # compare sizes at equal iterations when capped
                 rows.append({"geometry": geom, "n": n, "unknowns": int(mask.sum()), **row})
                 print(rows[-1], flush=True)
 
