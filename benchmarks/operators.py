@@ -151,25 +151,6 @@ class Normalized(torch.nn.Module):
         return self.net((x - xm) / xs) * ys + ym
 
 
-class CellGrid(torch.nn.Module):
-    """``net`` with the coordinates ``i / n`` of each grid point appended as input channels: (batch, c, *s) -> net's output.
-
-    neuraloperator's grids (and its ``GridEmbedding``) put point ``i`` of ``n`` at ``i / n``, so its 16x16
-    set is its 32x32 set at the even points; our FNO's own embedding, ``linspace(0, 1, n)``, is exact for
-    vertex grids that include both boundaries (our generators) but shifts the points of this data set
-    between resolutions.
-    """
-
-    def __init__(self, net: torch.nn.Module):
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        axes = [torch.arange(n, dtype=x.dtype, device=x.device) / n for n in x.shape[2:]]
-        grid = torch.stack(torch.meshgrid(*axes, indexing="ij")).expand(x.shape[0], len(axes), *x.shape[2:])
-        return self.net(torch.cat([x, grid], dim=1))
-
-
 def build_models(
     modes: int, width: int, x: torch.Tensor, y: torch.Tensor, padding: float = 0.0, smoothing: tuple[int, ...] = (1, 1, 1, 2),
     seed: int = 0, cell_grid: bool = False,
@@ -180,15 +161,14 @@ def build_models(
     and ``0..m`` along the last (real FFT, ``2m // 2 + 1`` modes); ours with ``modes = [m, m + 1]``
     keeps exactly these. ``mgno_sciml_rescaled`` is MgNO with its kernels rescaled on grids finer than
     the training grid (``reference_resolution``; the same network as ``mgno_sciml`` at the training size).
-    Every model is initialized from ``torch.manual_seed(seed)``. With ``cell_grid`` our FNOs get the
-    coordinates ``i / n`` (:class:`CellGrid`) instead of their own ``linspace(0, 1, n)`` (same parameters).
+    Every model is initialized from ``torch.manual_seed(seed)``. With ``cell_grid`` our FNOs embed the
+    coordinates ``i / n`` (``grid="cell"``, as the data set's points lie) instead of ``i / (n - 1)``.
     """
 
     def fno(**kw) -> torch.nn.Module:
         torch.manual_seed(seed)
-        if not cell_grid:
-            return FNO(1, 1, [modes, modes + 1], width=width, layers=4, projection_width=2 * width, **kw)
-        return CellGrid(FNO(3, 1, [modes, modes + 1], width=width, layers=4, projection_width=2 * width, positional_embedding=False, **kw))
+        grid = "cell" if cell_grid else "vertex"
+        return FNO(1, 1, [modes, modes + 1], width=width, layers=4, projection_width=2 * width, grid=grid, **kw)
 
     models = {"fno_sciml": fno()}
     if NeuralopFNO is not None:

@@ -57,3 +57,32 @@ def test_overfits_a_tiny_linear_operator() -> None:
         loss.backward()
         optimizer.step()
     assert loss.item() < first * 1e-2
+
+
+def test_grid_coordinates_vertex_and_cell() -> None:
+    from sciml.components.models.fno_net import grid_coordinates
+
+    fine, coarse = torch.zeros(1, 1, 16, 8), torch.zeros(1, 1, 8, 4)
+    # cell grids nest: point i of n sits at i / n, so the 2n grid holds the n grid at its even points
+    torch.testing.assert_close(grid_coordinates(fine, "cell")[..., ::2, ::2], grid_coordinates(coarse, "cell"))
+    assert grid_coordinates(fine, "cell")[0, 0, -1, 0] == 15 / 16
+    # vertex grids include both ends: i / (n - 1)
+    vertex = grid_coordinates(fine, "vertex")
+    assert vertex[0, 0, 0, 0] == 0 and vertex[0, 0, -1, 0] == 1 and vertex[0, 1, 0, -1] == 1
+    # ... and do not nest (point 2 of 16 sits at 2/15, point 1 of 8 at 1/7)
+    assert not torch.allclose(vertex[..., ::2, ::2], grid_coordinates(coarse, "vertex"))
+
+
+def test_grid_option_changes_only_the_embedding() -> None:
+    config = dict(width=6, modes=3, layers=2, projection_width=8)
+    torch.manual_seed(0)
+    vertex = FNOConfig(**config).build(in_channels=1, out_channels=1, ndim=1)
+    torch.manual_seed(0)
+    cell = FNOConfig(**config, grid="cell").build(in_channels=1, out_channels=1, ndim=1)
+    x = torch.randn(2, 1, 16)
+    assert not torch.allclose(vertex(x), cell(x))
+    # the same network fed the cell coordinates by hand gives the cell model's output
+    torch.manual_seed(0)
+    plain = FNO(2, 1, [3], width=6, layers=2, projection_width=8, positional_embedding=False)
+    coords = (torch.arange(16.0) / 16).expand(2, 1, 16)
+    torch.testing.assert_close(plain(torch.cat([x, coords], dim=1)), cell(x))

@@ -19,6 +19,11 @@ class FNOConfig(ModelConfig):
     projection_width: int = Field(128, gt=0, description="hidden channels of the projection")
     padding: float = Field(0.0, ge=0, le=1, description="domain padding as a fraction of each size (for non-periodic problems)")
     positional_embedding: bool = Field(True, description="append the grid coordinates in [0, 1] as input channels")
+    grid: Literal["vertex", "cell"] = Field(
+        "vertex",
+        description="where the embedding puts point i of n: i/(n-1) (vertex grids that include both boundaries, "
+        "e.g. darcy) or i/n (periodic grids such as burgers and navier_stokes, and neuraloperator's data)",
+    )
 
     role = "field"
 
@@ -35,4 +40,5 @@ class FNOConfig(ModelConfig):
             projection_width=self.projection_width,
             padding=self.padding,
             positional_embedding=self.positional_embedding,
+            grid=self.grid,
         )

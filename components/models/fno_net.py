@@ -9,10 +9,13 @@ the ones that exist, so one trained model evaluates at any resolution.
 from __future__ import annotations
 
 import itertools
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+GridKind = Literal["vertex", "cell"]
 
 
 class SpectralConv(nn.Module):
@@ -68,12 +71,13 @@ class FNO(nn.Module):
         projection_width: int = 128,
         padding: float = 0.0,
         positional_embedding: bool = True,
+        grid: GridKind = "vertex",
     ):
         super().__init__()
         ndim = len(modes)
         if not 1 <= ndim <= 3:
             raise ValueError(f"FNO supports 1 to 3 spatial dimensions, got modes={modes}")
-        self.ndim, self.padding, self.positional_embedding = ndim, padding, positional_embedding
+        self.ndim, self.padding, self.positional_embedding, self.grid = ndim, padding, positional_embedding, grid
         lifted = in_channels + (ndim if positional_embedding else 0)
         self.lift = _pointwise(ndim, lifted, width)
         self.spectral = nn.ModuleList(SpectralConv(width, width, modes) for _ in range(layers))
@@ -85,7 +89,7 @@ class FNO(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         sizes = x.shape[-self.ndim :]
         if self.positional_embedding:
-            x = torch.cat([x, grid_coordinates(x)], dim=1)
+            x = torch.cat([x, grid_coordinates(x, self.grid)], dim=1)
         h = self.lift(x)
         pads = [round(self.padding * n) for n in sizes]
         if any(pads):
@@ -100,9 +104,17 @@ class FNO(nn.Module):
         return self.project(h)
 
 
-def grid_coordinates(x: torch.Tensor) -> torch.Tensor:
-    """Coordinates in [0, 1] of the grid of ``x`` (batch, c, *s), as (batch, len(s), *s) on x's device."""
+def grid_coordinates(x: torch.Tensor, grid: GridKind = "vertex") -> torch.Tensor:
+    """Coordinates in [0, 1] of the grid of ``x`` (batch, c, *s), as (batch, len(s), *s) on x's device.
+
+    ``vertex``: point ``i`` of ``n`` at ``i / (n - 1)`` (grids that include both boundaries);
+    ``cell``: at ``i / n`` (periodic grids, and neuraloperator's data sets), so that a grid of ``2n``
+    points holds the ``n``-point grid at its even points.
+    """
     sizes = x.shape[2:]
-    axes = [torch.linspace(0, 1, n, device=x.device, dtype=x.dtype) for n in sizes]
+    if grid == "vertex":
+        axes = [torch.linspace(0, 1, n, device=x.device, dtype=x.dtype) for n in sizes]
+    else:
+        axes = [torch.arange(n, device=x.device, dtype=x.dtype) / n for n in sizes]
     mesh = torch.stack(torch.meshgrid(*axes, indexing="ij"))
     return mesh.expand(x.shape[0], *mesh.shape)
