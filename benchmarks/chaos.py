@@ -17,7 +17,7 @@ Two parts, each run on its own:
 ``python benchmarks/chaos.py table RUN_DIR [RUN_DIR ...]``
     The DSR metrics (with floors) of finished runs, e.g. of ``specs/lorenz63-gtf.yaml`` with the
     shPLRNN and with ``'model={kind: lstm_dsr, hidden: 32}'``, as a markdown table with each run's
-    training budget (steps, seconds).
+    training budget (updates, seconds) and each metric's floor in parentheses.
 
 Both write ``benchmarks/results/chaos_<part>.json`` (machine, versions, medians, ratios).
 """
@@ -163,21 +163,25 @@ def table(runs: list[str]) -> dict:
         path = Path(run)
         metrics = json.loads((path / "metrics.json").read_text())
         spec = yaml.safe_load((path / "spec.resolved.yaml").read_text())
-        task = spec["task"]
+        task, train = spec["task"], spec["train"]
         forcing = f"alpha {task['alpha']}" + (f", decay {task['alpha_decay']}" if task["alpha"] == "adaptive" else "")
-        rows[path.name] = {"model": spec["model"]["kind"], "forcing": forcing, "train": metrics.get("train", {}), "dsr": metrics.get("dsr", {})}
+        rows[path.name] = {
+            "model": spec["model"]["kind"],
+            "seed": spec["seed"],
+            "forcing": forcing,
+            "windows": f"{train['batch_size']} x {task['seq_len']}",
+            "train": metrics.get("train", {}),
+            "dsr": metrics.get("dsr", {}),
+        }
     keys = ["dstsp", "dh", "pe20", "lyap_max"]
-    lines = ["| run | model | forcing | steps | train s | " + " | ".join(keys) + " |", "|---" * (5 + len(keys)) + "|"]
-    floor = None
+    head = ["run", "model", "seed", "forcing", "batch x steps", "updates", "train s", *keys]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for name, row in rows.items():
         dsr = row["dsr"]
-        floor = floor or dsr
-        lines.append(
-            f"| {name} | {row['model']} | {row['forcing']} | {row['train'].get('steps', '?')} | {row['train'].get('seconds', '?')} | "
-            + " | ".join(f"{dsr.get(k, float('nan')):.4g}" for k in keys) + " |"
-        )
-    if floor:
-        lines.append("| floor: independent true trajectory (pe20: the true flow) | true system | | | | " + " | ".join(f"{floor.get('floor/' + k, float('nan')):.4g}" for k in keys) + " |")
+        cells = [name, row["model"], row["seed"], row["forcing"], row["windows"], row["train"].get("steps", "?"), row["train"].get("seconds", "?")]
+        # each metric with its floor (the value for an independent true trajectory of the run's own data)
+        values = [f"{dsr.get(k, float('nan')):.4g} ({dsr.get('floor/' + k, float('nan')):.3g})" for k in keys]
+        lines.append("| " + " | ".join(str(c) for c in [*cells, *values]) + " |")
     print("\n".join(lines))
     return {"rows": rows, "markdown": "\n".join(lines)}
 
