@@ -199,7 +199,7 @@ def evaluate_trained(
 
     source = rundir.existing(trained)
     path = rundir.new_run_dir(spec, run_dir)
-    rundir.create(path, spec, spec_text, list(overrides))
+    path = rundir.create(path, spec, spec_text, list(overrides), renumber=run_dir is None)
     state = rundir.read_state(source)
     carried = {key: state[key] for key in ("wandb_id", "dataset") if key in state}
     rundir.update_state(path, status="trained", trained_in=str(source), stages=state.get("stages", {}), **carried)

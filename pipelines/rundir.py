@@ -42,7 +42,11 @@ def is_rank_zero() -> bool:
 
 
 def new_run_dir(spec: SpecBase, requested: str | Path | None = None) -> Path:
-    """A directory that does not exist yet: ``requested``, or ``<paths.runs>/<name>-<time>[-n]``."""
+    """Where a new run goes: ``requested`` (refused if it exists), or ``<paths.runs>/<name>-<time>``.
+
+    Nothing is made here; :func:`create` claims the directory, numbering the automatic name
+    (``-2``, ``-3``, ...) when another run took it in the meantime.
+    """
     if requested is not None:
         path = Path(requested)
         if path.exists():
@@ -51,17 +55,16 @@ def new_run_dir(spec: SpecBase, requested: str | Path | None = None) -> Path:
                 f"or continue it with --resume {path}"
             )
         return path
-    stem = Path(spec.paths.runs) / f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    path, n = stem, 1
-    while path.exists():
-        n += 1
-        path = stem.with_name(f"{stem.name}-{n}")
-    return path
+    return Path(spec.paths.runs) / f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def create(path: Path, spec: SpecBase, spec_text: str, overrides: list[str]) -> None:
-    """Make ``path`` and write the spec files, ``env.json`` and ``run.json`` (status ``running``)."""
-    path.mkdir(parents=True, exist_ok=False)
+def create(path: Path, spec: SpecBase, spec_text: str, overrides: list[str], renumber: bool = False) -> Path:
+    """Make the run directory and write the spec files, ``env.json`` and ``run.json`` (status ``running``).
+
+    ``path`` is made atomically, so two runs never share a directory; with ``renumber`` a taken
+    ``path`` becomes the first free ``path-2``, ``path-3``, ... Returns the directory made.
+    """
+    path = _claim(path, renumber)
     (path / "checkpoints").mkdir()
     (path / "plots").mkdir()
     (path / "spec.yaml").write_text(spec_text, encoding="utf-8")
@@ -71,6 +74,21 @@ def create(path: Path, spec: SpecBase, spec_text: str, overrides: list[str]) -> 
         path / "run.json",
         {"name": spec.name, "status": "running", "created": _now(), "overrides": overrides, "stages": {}},
     )
+    return path
+
+
+def _claim(path: Path, renumber: bool) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stem, n = path, 1
+    while True:
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            if not renumber:
+                raise
+            n += 1
+            path = stem.with_name(f"{stem.name}-{n}")
 
 
 def existing(path: str | Path) -> Path:

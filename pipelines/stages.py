@@ -70,7 +70,7 @@ def train(
         path = rundir.new_run_dir(spec, run_dir)
     dataset = generate(spec)
     if resume is None:
-        rundir.create(path, spec, spec_text, list(overrides))
+        path = rundir.create(path, spec, spec_text, list(overrides), renumber=run_dir is None)
         say(f"run directory {path}")
     rundir.update_state(path, dataset=str(dataset.root))
     summary = _fit_recording_status(spec, dataset, path, resume is not None)

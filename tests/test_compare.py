@@ -94,3 +94,16 @@ def test_runs_with_the_same_directory_name_are_labelled_by_path(tmp_path: Path) 
     assert table.params == ["seed"]
     assert table.labels() == [str(p) for p in same]
     assert compare.to_markdown(table).splitlines()[2].startswith(f"| {same[0]} | complete | 0 |")
+
+
+def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path: Path) -> None:
+    # both runs chose the same automatic name before either made it (the name is picked before the
+    # data is generated): the second one is renumbered instead of failing or sharing the directory
+    spec = load_spec(yaml.safe_load(TINY_SPEC), [f"paths.runs={tmp_path / 'runs'}"])
+    name = rundir.new_run_dir(spec)
+    first = rundir.create(name, spec, TINY_SPEC, [], renumber=True)
+    second = rundir.create(name, spec, TINY_SPEC, [], renumber=True)
+    assert first == name and second == name.with_name(f"{name.name}-2")
+    assert rundir.read_state(first)["status"] == rundir.read_state(second)["status"] == "running"
+    with pytest.raises(FileExistsError):  # a --run-dir given by the user is never renumbered
+        rundir.create(first, spec, TINY_SPEC, [])
