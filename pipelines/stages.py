@@ -133,7 +133,13 @@ def evaluate(spec: SpecBase, run_dir: str | Path, dataset: DatasetFiles | None =
             metrics[evaluator.prefix] = evaluator.evaluate(context)
     rundir.write_json(path / "metrics.json", metrics)
     tracking.log_evaluation(spec, path, {k: v for k, v in flatten(metrics).items() if not k.startswith("train/")})
-    rundir.update_state(path, status="complete", stages={"evaluate": {"evaluators": [e.prefix for e in spec.evaluate]}})
+    # an unfinished training run (interrupted, failed) keeps its status: its metrics never look final
+    finished = state["status"] in ("trained", "complete")
+    if not finished:
+        say(f"[yellow]{path} was evaluated but its training is {state['status']}: status left as is[/yellow]")
+    rundir.update_state(
+        path, status="complete" if finished else state["status"], stages={"evaluate": {"evaluators": [e.prefix for e in spec.evaluate]}}
+    )
     metrics_table(metrics, title=f"{spec.name}: {path}")
     return metrics
 

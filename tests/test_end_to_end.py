@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sciml_testing import sciml
+from sciml.pipelines import rundir
 
 pytestmark = pytest.mark.slow
 
@@ -53,6 +54,11 @@ def test_stages_one_by_one(tiny_spec: Path, tmp_path: Path) -> None:
     assert {"val/rel_l2", "test/rel_l2"} <= set(metrics)
     mismatched = sciml("evaluate", tiny_spec, "--run-dir", run, "model.width=9")
     assert mismatched.returncode == 2 and "model: differs from the run being evaluated" in mismatched.stderr
+    # a run whose training was cut short can be evaluated, but never turns "complete"
+    rundir.update_state(run, status="interrupted")
+    unfinished = sciml("evaluate", tiny_spec, "--run-dir", run)
+    assert unfinished.returncode == 0, unfinished.stderr[-3000:]
+    assert _state(run)["status"] == "interrupted" and "training is interrupted" in unfinished.stderr
 
 
 def test_resume_continues_from_last_checkpoint(tiny_spec: Path, tmp_path: Path) -> None:
