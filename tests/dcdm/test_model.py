@@ -66,3 +66,24 @@ def test_config_builds_the_paper_default():
     assert isinstance(net, DCDMNet) and net.normalize_input
     assert net.stem.out_channels == 16 and len(net.coarse) == 3 and len(net.up) == 2
     assert net.head.kernel_size == (1, 1, 1)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_onednn_conv3d_equals_the_stock_convolution(batch):
+    # the oneDNN path (forced for batch 1, where PyTorch would pick im2col) computes the same
+    # convolution, forward and backward, with the same state dict as nn.Conv3d
+    from sciml.components.models.dcdm_net import OneDNNConv3d
+
+    torch.manual_seed(0)
+    fast = OneDNNConv3d(4, 5, 3, padding=1)
+    stock = torch.nn.Conv3d(4, 5, 3, padding=1)
+    stock.load_state_dict(fast.state_dict())
+    x = torch.randn(batch, 4, 6, 7, 5)
+    x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
+    y1, y2 = fast(x1), stock(x2)
+    torch.testing.assert_close(y1, y2, rtol=1e-5, atol=1e-5)
+    y1.square().sum().backward()
+    y2.square().sum().backward()
+    torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(fast.weight.grad, stock.weight.grad, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(fast.bias.grad, stock.bias.grad, rtol=1e-4, atol=1e-4)
