@@ -80,9 +80,8 @@ def solve_darcy(a: np.ndarray, f: np.ndarray | float = 1.0, mean: FaceMean = "ha
 
     ``a``: ``(..., s, s)`` coefficients at the vertices (> 0), ``f``: scalar or an array broadcastable
     to ``a`` (only interior values are used). The face coefficients of the whole batch are computed at
-    once; each system is then written into one reused band buffer (a fresh 2 MB array per sample at
-    64x64 would cost page faults comparable to the assembly) and factored and solved in place by one
-    LAPACK ``dpbsv`` call. Returns ``u``: ``(..., s, s)``, zero on the boundary.
+    once; each system is then written into one reused band buffer and factored and solved in place
+    by one LAPACK ``dpbsv`` call. Returns ``u``: ``(..., s, s)``, zero on the boundary.
     """
     a = np.asarray(a, dtype=float)
     s = a.shape[-1]
