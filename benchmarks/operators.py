@@ -8,10 +8,12 @@ Three parts, each written to benchmarks/results/operators.json and printed as a 
 2. ``neuralop-darcy``: neuraloperator's own small Darcy set (``../shared/data/darcy-neuralop``; skipped
    when absent): train at 16x16 (1000 pairs), test at 16x16 (50) and zero-shot at 32x32 (50), with the
    settings of neuraloperator's FNO example (n_modes (8, 8), i.e. our m = 4, hidden 32, AdamW lr 8e-3, weight decay
-   1e-4, cosine schedule, batch 32, relative H1 training loss; ``--fno-lr``, ``--width``, ``--batch``,
-   ``--loss`` change them for every model). ``--seeds`` trains each model once per seed and reports the
-   means (single runs differ by up to 15%). Our FNOs see the data's grid coordinates ``i / n`` (``--fno-grid
-   cell``, as neuraloperator's embedding), and ``mgno_sciml_rescaled`` is MgNO with discretization-agnostic
+   1e-4, cosine schedule, batch 32, relative H1 training loss; ``--fno-lr``, ``--width``, ``--modes``, ``--batch``,
+   ``--loss``, ``--schedule`` change them for every model, ``--mgno-smoothing`` and ``--mgno-post-smoothing``
+   MgNO's V-cycle; ``--transpose`` trains on each pair or its transpose, an exact symmetry of this set).
+   ``--seeds`` trains each model once per seed and reports the means (single runs differ by up to 15%).
+   Our FNOs see the data's grid coordinates ``i / n`` (``--fno-grid cell``, as neuraloperator's
+   embedding), and ``mgno_sciml_rescaled`` is MgNO with discretization-agnostic
    kernels for the zero-shot grid.
 3. ``generated-darcy``: our Darcy generator at ``--resolution`` (default 64) with ``--train`` /
    ``--test`` samples, Fourier modes m = 12 (neuraloperator n_modes (24, 24)), the same models and loop.
@@ -153,7 +155,7 @@ class Normalized(torch.nn.Module):
 
 def build_models(
     modes: int, width: int, x: torch.Tensor, y: torch.Tensor, padding: float = 0.0, smoothing: tuple[int, ...] = (1, 1, 1, 2),
-    seed: int = 0, cell_grid: bool = False,
+    seed: int = 0, cell_grid: bool = False, post_smoothing: tuple[int, ...] | None = None,
 ) -> dict[str, torch.nn.Module]:
     """Our FNO and neuraloperator's on the same Fourier modes, width, layers (4) and projection (2 x width), and MgNO.
 
@@ -163,6 +165,8 @@ def build_models(
     the training grid (``reference_resolution``; the same network as ``mgno_sciml`` at the training size).
     Every model is initialized from ``torch.manual_seed(seed)``. With ``cell_grid`` our FNOs embed the
     coordinates ``i / n`` (``grid="cell"``, as the data set's points lie) instead of ``i / (n - 1)``.
+    ``smoothing`` / ``post_smoothing``: MgNO's smoothing steps per level before restriction / after
+    prolongation (``None``: none after).
     """
 
     def fno(**kw) -> torch.nn.Module:
@@ -181,7 +185,8 @@ def build_models(
     for name, reference in (("mgno_sciml", None), ("mgno_sciml_rescaled", x.shape[-1])):
         torch.manual_seed(seed)
         models[name] = MgNO(
-            1, 1, 2, width=width, layers=4, pre_smoothing=list(smoothing), post_smoothing=[0] * len(smoothing),
+            1, 1, 2, width=width, layers=4, pre_smoothing=list(smoothing),
+            post_smoothing=list(post_smoothing or [0] * len(smoothing)),
             reference_resolution=reference,
         )
     return {name: Normalized(net, x, y) for name, net in models.items()}
@@ -191,19 +196,38 @@ LOSSES = {"h1": relative_h1, "l2": relative_l2}
 
 
 def train(
-    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, lr: float, batch: int, seed: int = 0, loss: str = "h1"
+    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, lr: float, batch: int, seed: int = 0, loss: str = "h1",
+    schedule: str = "cosine", transpose: bool = False,
 ) -> float:
-    """AdamW + cosine schedule over ``epochs`` with the relative H1 (or L2) loss, batches shuffled from ``seed``; wall time (s)."""
+    """AdamW over ``epochs`` with the relative H1 (or L2) loss, batches shuffled from ``seed``; wall time (s).
+
+    ``schedule``: ``cosine`` anneals ``lr`` to zero per epoch (neuraloperator's example); ``onecycle`` warms up
+    to ``lr`` over the first 30 % of the steps and anneals per step (``torch.optim.lr_scheduler.OneCycleLR``).
+    ``transpose``: each training pair is swapped ``x <-> y`` axes with probability 1/2 (drawn from ``seed``), an
+    exact symmetry of Darcy flow on the square with an isotropic coefficient field and the same grid on
+    both axes; the number of steps and samples per epoch is unchanged.
+    """
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    steps = -(-len(x) // batch)
+    if schedule == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps)
+    else:
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     gen = torch.Generator().manual_seed(seed)
     start = time.perf_counter()
     for _ in range(epochs):
         for idx in torch.randperm(len(x), generator=gen).split(batch):
+            xb, yb = x[idx], y[idx]
+            if transpose:
+                flip = (torch.rand(len(idx), generator=gen) < 0.5).view(-1, 1, 1, 1)
+                xb, yb = torch.where(flip, xb.transpose(-1, -2), xb), torch.where(flip, yb.transpose(-1, -2), yb)
             opt.zero_grad()
-            LOSSES[loss](model(x[idx]), y[idx]).mean().backward()
+            LOSSES[loss](model(xb), yb).mean().backward()
             opt.step()
-        sched.step()
+            if schedule == "onecycle":
+                sched.step()
+        if schedule != "onecycle":
+            sched.step()
     return time.perf_counter() - start
 
 
@@ -244,7 +268,8 @@ def throughput(models: dict[str, torch.nn.Module], x: torch.Tensor, y: torch.Ten
 def compare(
     train_set, tests: dict[str, tuple], modes: int, width: int, epochs: int, lr: dict, batch: int, steps: int, repeats: int,
     only: list[str] | None = None, padding: float = 0.0, smoothing: tuple[int, ...] = (1, 1, 1, 2), seeds: tuple[int, ...] = (0,),
-    cell_grid: bool = False, loss: str = "h1",
+    cell_grid: bool = False, loss: str = "h1", schedule: str = "cosine", post_smoothing: tuple[int, ...] | None = None,
+    transpose: bool = False,
 ) -> dict:
     """Train and test every model (or those named in ``only``) on the same tensors; ratios ours / neuralop.
 
@@ -254,7 +279,7 @@ def compare(
     x, y = train_set
 
     def chosen(seed: int) -> dict[str, torch.nn.Module]:
-        models = build_models(modes, width, x, y, padding, smoothing, seed, cell_grid)
+        models = build_models(modes, width, x, y, padding, smoothing, seed, cell_grid, post_smoothing)
         return {k: v for k, v in models.items() if not only or k in only}
 
     rates = throughput(chosen(0), x[:batch], y[:batch], steps, repeats)
@@ -263,7 +288,7 @@ def compare(
         runs = []
         for seed in seeds:
             model = chosen(seed)[name]
-            seconds = train(model, x, y, epochs, lr["mgno" if name.startswith("mgno") else "fno"], batch, seed, loss)
+            seconds = train(model, x, y, epochs, lr["mgno" if name.startswith("mgno") else "fno"], batch, seed, loss, schedule, transpose)
             runs.append({"seed": seed, "train_seconds": seconds, **test_errors(model, tests)})
             print(name, runs[-1], flush=True)
         rows[name] = {
@@ -274,7 +299,9 @@ def compare(
         }
     out = {
         "epochs": epochs, "modes": modes, "width": width, "mgno_pre_smoothing": list(smoothing),
-        "batch": batch, "lr": lr, "seeds": list(seeds), "fno_cell_grid": cell_grid, "loss": loss, "train_samples": len(x), "models": rows,
+        "mgno_post_smoothing": list(post_smoothing or [0] * len(smoothing)),
+        "batch": batch, "lr": lr, "seeds": list(seeds), "fno_cell_grid": cell_grid, "loss": loss, "schedule": schedule,
+        "transpose_augmentation": transpose, "train_samples": len(x), "models": rows,
     }
     if "fno_neuralop" in rows and "fno_sciml" in rows:
         ours, theirs = rows["fno_sciml"], rows["fno_neuralop"]
@@ -295,9 +322,9 @@ def neuralop_darcy(args) -> dict:
 
     tests = {"16": load("darcy_test_16.pt"), "32_zero_shot": load("darcy_test_32.pt")}
     return compare(
-        load("darcy_train_16.pt"), tests, 4, args.width, args.epochs, {"fno": args.fno_lr, "mgno": args.mgno_lr}, args.batch,
+        load("darcy_train_16.pt"), tests, args.modes, args.width, args.epochs, {"fno": args.fno_lr, "mgno": args.mgno_lr}, args.batch,
         args.steps, args.repeats, args.models, args.padding, tuple(args.mgno_smoothing), tuple(args.seeds), args.fno_grid == "cell",
-        args.loss,
+        args.loss, args.schedule, args.mgno_post_smoothing and tuple(args.mgno_post_smoothing), args.transpose,
     )
 
 
@@ -328,8 +355,19 @@ def main() -> None:
     parser.add_argument("--fno-lr", type=float, default=8e-3, help="FNO learning rate on neuraloperator's Darcy set (its example's)")
     parser.add_argument("--mgno-lr", type=float, default=2e-3)
     parser.add_argument("--width", type=int, default=32, help="channels of every model on neuraloperator's Darcy set")
+    parser.add_argument(
+        "--modes", type=int, default=4,
+        help="FNO Fourier modes m on neuraloperator's Darcy set (neuraloperator n_modes (2m, 2m); its example's 4)",
+    )
     parser.add_argument("--batch", type=int, default=32, help="batch size on neuraloperator's Darcy set")
     parser.add_argument("--loss", choices=sorted(LOSSES), default="h1", help="training loss on neuraloperator's Darcy set")
+    parser.add_argument(
+        "--schedule", choices=["cosine", "onecycle"], default="cosine", help="learning-rate schedule on neuraloperator's Darcy set"
+    )
+    parser.add_argument(
+        "--transpose", action="store_true",
+        help="train on neuraloperator's Darcy set with each pair transposed with probability 1/2 (an exact symmetry of the data)",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (init, batch order); errors are means over them")
     parser.add_argument(
         "--fno-grid", choices=["cell", "vertex"], default="cell",
@@ -337,6 +375,9 @@ def main() -> None:
         "or the FNO's own linspace(0, 1, n) (vertex)",
     )
     parser.add_argument("--mgno-smoothing", type=int, nargs="+", default=[1, 1, 1, 2], help="MgNO smoothing steps per level")
+    parser.add_argument(
+        "--mgno-post-smoothing", type=int, nargs="+", help="MgNO smoothing steps per level after prolongation (default: none)"
+    )
     parser.add_argument("--resolution", type=int, default=64)
     parser.add_argument("--train", type=int, default=1000)
     parser.add_argument("--test", type=int, default=200)
