@@ -57,6 +57,7 @@ from sciml.components.models.mgno_net import MgNO  # noqa: E402
 from sciml.components.solvers.darcy import darcy_coefficient, solve_darcy, stencil_band  # noqa: E402
 from sciml.components.solvers.grf import neumann_series  # noqa: E402
 from sciml.components.tasks.module import relative_l2  # noqa: E402
+from sciml.components.tasks.operator_module import random_transpose  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 SHARED_DARCY = ROOT.parent.parent / "shared" / "data" / "darcy-neuralop"
@@ -219,8 +220,7 @@ def train(
         for idx in torch.randperm(len(x), generator=gen).split(batch):
             xb, yb = x[idx], y[idx]
             if transpose:
-                flip = (torch.rand(len(idx), generator=gen) < 0.5).view(-1, 1, 1, 1)
-                xb, yb = torch.where(flip, xb.transpose(-1, -2), xb), torch.where(flip, yb.transpose(-1, -2), yb)
+                xb, yb = random_transpose(xb, yb, gen)
             opt.zero_grad()
             LOSSES[loss](model(xb), yb).mean().backward()
             opt.step()

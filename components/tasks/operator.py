@@ -18,6 +18,7 @@ class OperatorTaskConfig(TaskConfig):
     feeding its own predictions back, until the ``c_out`` snapshots of ``y`` are produced; the loss is
     taken on the whole rollout (as in the FNO paper's Navier-Stokes experiments). Snapshots share one
     normalization (a scalar mean and standard deviation over all of ``x``) since they are the same field.
+    ``transpose: true`` is data augmentation by the axis swap (checked: the fields must be square 2D grids).
     """
 
     kind: Literal["operator"] = "operator"
@@ -26,6 +27,12 @@ class OperatorTaskConfig(TaskConfig):
     loss: Literal["rel_l2", "mse", "h1"] = "rel_l2"
     normalize: bool = True
     rollout: bool = Field(False, description="autoregressive one-step model rolled out over y's channels (time)")
+    transpose: bool = Field(
+        False,
+        description="train on each pair or, with probability 1/2, on its transpose (2D square grids): an exact "
+        "symmetry where the PDE, domain, grid and data distribution are unchanged by swapping the axes "
+        "(Darcy flow with an isotropic coefficient); steps and samples per epoch are unchanged",
+    )
 
     model_roles = ("field",)
 

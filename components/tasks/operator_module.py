@@ -32,6 +32,8 @@ class OperatorModule(TaskModule):
         x_shape, y_shape = _shape(path, config.input_key, "task.input_key"), _shape(path, config.output_key, "task.output_key")
         ndim = len(x_shape) - 2
         self.steps = y_shape[1]
+        if config.transpose and (ndim != 2 or x_shape[-1] != x_shape[-2] or y_shape[-1] != y_shape[-2]):
+            raise SpecError(f"task.transpose: needs fields on square 2D grids, the dataset has x {x_shape[1:]} and y {y_shape[1:]}")
         self.net = model.build(in_channels=x_shape[1], out_channels=1 if config.rollout else y_shape[1], ndim=ndim)
         for name, key, shape in (("x", config.input_key, x_shape), ("y", config.output_key, y_shape)):
             if not config.normalize:
@@ -66,6 +68,8 @@ class OperatorModule(TaskModule):
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         x, y = batch[self.config.input_key], batch[self.config.output_key]
+        if self.config.transpose:
+            x, y = random_transpose(x, y)
         loss = self.check_finite(self._loss(self(x), y))
         self.log("train/loss", loss, prog_bar=True, batch_size=x.shape[0])
         return loss
@@ -76,6 +80,16 @@ class OperatorModule(TaskModule):
         size = x.shape[0]
         self.log("val/loss", self._loss(pred, y), sync_dist=True, batch_size=size)
         self.log("val/rel_l2", relative_l2(pred, y).mean(), prog_bar=True, sync_dist=True, batch_size=size)
+
+
+def random_transpose(
+    x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pairs of fields ``(batch, c, n, n)``: each pair ``(x[i], y[i])`` swaps its two spatial axes with
+    probability 1/2 (both fields together), drawn from ``generator`` (default: torch's global RNG)."""
+    swap = torch.rand(x.shape[0], generator=generator, device="cpu" if generator is not None else x.device) < 0.5
+    swap = swap.to(x.device).view(-1, 1, 1, 1)
+    return torch.where(swap, x.transpose(-1, -2), x), torch.where(swap, y.transpose(-1, -2), y)
 
 
 def _shape(path, key: str, spec_path: str) -> tuple[int, ...]:

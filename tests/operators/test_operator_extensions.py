@@ -1,19 +1,21 @@
-"""Operator task extensions (H1 loss, autoregressive rollout) and the extra operator_metrics outputs,
-on a tiny generated Navier-Stokes set."""
+"""Operator task extensions (H1 loss, autoregressive rollout, transposition) and the extra operator_metrics
+outputs, on a tiny generated Navier-Stokes set."""
 
 import numpy as np
 import pytest
 import torch
 
 from sciml.components.base import EvaluationContext
+from sciml.components.data.burgers import BurgersData
 from sciml.components.data.navier_stokes import NavierStokesData
 from sciml.components.evaluation.field_errors import relative_h1
 from sciml.components.evaluation.operator_metrics import OperatorMetricsConfig
 from sciml.components.models.fno import FNOConfig
 from sciml.components.tasks.module import relative_l2
 from sciml.components.tasks.operator import OperatorTaskConfig
-from sciml.components.tasks.operator_module import OperatorModule
+from sciml.components.tasks.operator_module import OperatorModule, random_transpose
 from sciml.pipelines.datasets import ensure_dataset, read_arrays
+from sciml.pipelines.errors import SpecError
 from sciml.pipelines.spec import TrainConfig
 
 
@@ -73,3 +75,24 @@ def test_metrics_include_h1_bands_and_error_per_step(ns_files, tmp_path):
     assert {"test/rel_h1", "test/nrmse", "test/frmse_low", "test/frmse_mid"} <= set(metrics)
     assert "test/frmse_high" not in metrics
     assert (tmp_path / "plots" / "operator_metrics_test_per_step.png").exists()
+
+
+def test_random_transpose_swaps_both_fields_of_a_pair_together():
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 2, 5, 5), torch.randn(64, 1, 5, 5)
+    xt, yt = random_transpose(x, y, gen)
+    swapped = torch.tensor([torch.equal(xt[i], x[i].mT) for i in range(64)])
+    kept = torch.tensor([torch.equal(xt[i], x[i]) for i in range(64)])
+    assert torch.all(swapped ^ kept)  # each input is exactly itself or its transpose (random fields are not symmetric)
+    assert all(torch.equal(yt[i], y[i].mT if swapped[i] else y[i]) for i in range(64))
+    assert 16 < int(swapped.sum()) < 48  # probability 1/2: 32 expected, std 4
+    xt2, _ = random_transpose(x, y, torch.Generator().manual_seed(0))
+    assert torch.equal(xt2, xt)  # the draw comes from the generator
+
+
+def test_transpose_needs_square_2d_fields(ns_files, tmp_path):
+    build(ns_files, transpose=True)  # 16 x 16 Navier-Stokes snapshots: accepted
+    burgers = BurgersData(resolution=32, train=2, val=1, test=1)
+    files, _ = ensure_dataset(burgers, seed=0, cache=tmp_path)
+    with pytest.raises(SpecError, match=r"^task.transpose: needs fields on square 2D grids"):
+        build(files, transpose=True)
