@@ -93,7 +93,7 @@ def test_dcdm_solve_on_gpu_matches_cpu_and_cg():
     torch.manual_seed(1)
     net = DCDMNet(3, channels=8).eval()
     histories = []
-    for operator, model in ((op.cpu(), net), (StencilOperator(mask).to("cuda"), DCDMNet(3, channels=8).cuda().eval())):
+    for operator, model in ((op, net), (gpu_op, DCDMNet(3, channels=8).cuda().eval())):
         model.load_state_dict(net.state_dict())
         device = operator.diag.device
         direction = network_direction(model, torch.as_tensor(mask, device=device))

@@ -87,8 +87,8 @@ def random_transpose(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Pairs of fields ``(batch, c, n, n)``: each pair ``(x[i], y[i])`` swaps its two spatial axes with
     probability 1/2 (both fields together), drawn from ``generator`` (default: torch's global RNG)."""
-    swap = torch.rand(x.shape[0], generator=generator, device="cpu" if generator is not None else x.device) < 0.5
-    swap = swap.to(x.device).view(-1, 1, 1, 1)
+    draw_on = generator.device if generator is not None else x.device
+    swap = (torch.rand(x.shape[0], generator=generator, device=draw_on) < 0.5).to(x.device).view(-1, 1, 1, 1)
     return torch.where(swap, x.transpose(-1, -2), x), torch.where(swap, y.transpose(-1, -2), y)
 
 
