@@ -41,8 +41,8 @@ import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -60,6 +60,7 @@ from sciml.components.solvers.darcy import darcy_coefficient, solve_darcy, stenc
 from sciml.components.solvers.grf import neumann_series  # noqa: E402
 from sciml.components.tasks.module import relative_l2  # noqa: E402
 from sciml.components.tasks.operator_module import random_transpose  # noqa: E402
+from sciml.pipelines.datasets import ensure_dataset  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 SHARED_DARCY = ROOT.parent.parent / "shared" / "data" / "darcy-neuralop"
@@ -96,13 +97,11 @@ def _spsolve_darcy(a: np.ndarray) -> np.ndarray:
     return spl.spsolve(matrix, np.full(m, h2))
 
 
-def _generate(args: tuple[int, int, int]) -> int:
-    n, count, seed = args
-    data = DarcyData(resolution=n)
-    seeds = [np.random.SeedSequence(seed, spawn_key=(0, i)) for i in range(count)]
-    for start in range(0, count, data.batch_size):
-        data.sample("train", seeds[start : start + data.batch_size], {})
-    return count
+def _generate(n: int, count: int, seed: int, workers: int) -> None:
+    """The dataset stage as ``sciml generate`` runs it (HDF5 files included): ``count`` training
+    samples (and one each for val and test) by ``workers`` processes, into a fresh cache."""
+    with tempfile.TemporaryDirectory() as cache:
+        ensure_dataset(DarcyData(resolution=n, train=count, val=1, test=1), seed, cache, workers=workers)
 
 
 def bench_generation(n: int, count: int, repeats: int) -> dict:
@@ -111,38 +110,36 @@ def bench_generation(n: int, count: int, repeats: int) -> dict:
     ``field``: the Gaussian-field series and the threshold for ``count`` samples (one batched product);
     ``red_black_band``: ``solve_darcy`` on the stacked coefficients (batched Schur assembly, one
     in-place ``dpbsv`` per sample); ``five_point_band``: ``dpbsv`` on each full five-point band;
-    ``spsolve``: SuperLU on the same matrices one by one; ``generator_*``:
-    ``DarcyData.sample`` end to end (seeds, field, solve, float32 arrays), in one process and in two.
+    ``spsolve``: SuperLU on the same matrices one by one; ``generator_*``: the dataset stage end to end
+    (seeds, field, solve, float32 arrays, HDF5 file) with ``generate.workers`` 1 and 2.
     """
     fields = _coefficients(n, count, 0)
     check = max(abs(solve_darcy(a)[1:-1, 1:-1].ravel() - _spsolve_darcy(a)).max() for a in fields[:3])
     check_band = max(abs(solve_darcy(a)[1:-1, 1:-1].ravel() - _five_point_band_darcy(a)).max() for a in fields[:3])
     times = {"field": [], "red_black_band": [], "five_point_band": [], "spsolve": [], "generator_1proc": [], "generator_2proc": []}
     load = [os.getloadavg()[0]]
-    with ProcessPoolExecutor(2) as pool:
-        list(pool.map(_generate, [(n, 2, 9), (n, 2, 9)]))  # start the workers
-        for r in range(repeats):
-            t = time.perf_counter()
-            _coefficients(n, count, r)
-            times["field"].append(time.perf_counter() - t)
-            t = time.perf_counter()
-            solve_darcy(fields)
-            times["red_black_band"].append(time.perf_counter() - t)
-            t = time.perf_counter()
-            for a in fields:
-                _five_point_band_darcy(a)
-            times["five_point_band"].append(time.perf_counter() - t)
-            t = time.perf_counter()
-            for a in fields:
-                _spsolve_darcy(a)
-            times["spsolve"].append(time.perf_counter() - t)
-            t = time.perf_counter()
-            _generate((n, 2 * count, r))
-            times["generator_1proc"].append(time.perf_counter() - t)
-            t = time.perf_counter()
-            list(pool.map(_generate, [(n, count, 100 + r), (n, count, 200 + r)]))
-            times["generator_2proc"].append(time.perf_counter() - t)
-            load.append(os.getloadavg()[0])
+    for r in range(repeats):
+        t = time.perf_counter()
+        _coefficients(n, count, r)
+        times["field"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        solve_darcy(fields)
+        times["red_black_band"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        for a in fields:
+            _five_point_band_darcy(a)
+        times["five_point_band"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        for a in fields:
+            _spsolve_darcy(a)
+        times["spsolve"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        _generate(n, 2 * count, r, workers=1)
+        times["generator_1proc"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        _generate(n, 2 * count, r, workers=2)
+        times["generator_2proc"].append(time.perf_counter() - t)
+        load.append(os.getloadavg()[0])
     per = {"generator_1proc": 2 * count, "generator_2proc": 2 * count}
     rates = {k: per.get(k, count) / statistics.median(v) for k, v in times.items()}
     return {

@@ -24,8 +24,9 @@ from sciml.pipelines.errors import SpecError
 from sciml.pipelines.rundir import existing, read_state
 
 
-IGNORED_PARAMS = ("paths.", "logging.", "description")
-"""Spec keys that do not change a run's results (where files go, how it is logged): never shown as differing."""
+IGNORED_PARAMS = ("paths.", "logging.", "generate.", "description")
+"""Spec keys that do not change a run's results (where files go, how it is logged, how many processes
+generate the data): never shown as differing."""
 
 
 @dataclass(frozen=True)

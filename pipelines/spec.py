@@ -111,6 +111,14 @@ class LoggingConfig(_Section):
     wandb: WandbConfig = WandbConfig()
 
 
+class GenerateConfig(_Section):
+    """How the dataset stage runs; nothing here changes the arrays (not part of the cache key)."""
+
+    workers: int = Field(
+        1, ge=1, description="processes generating batches in parallel; every sample draws from its own seed, so the files are the same"
+    )
+
+
 class PathsConfig(_Section):
     """Where datasets are cached and run directories created (relative to the working directory)."""
 
@@ -125,6 +133,7 @@ class SpecBase(_Section):
     description: str = ""
     tags: list[str] = []
     seed: int = Field(0, ge=0)
+    generate: GenerateConfig = GenerateConfig()
     train: TrainConfig = TrainConfig()
     trainer: TrainerConfig = TrainerConfig()
     logging: LoggingConfig = LoggingConfig()

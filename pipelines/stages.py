@@ -44,10 +44,10 @@ def load(source: SpecSource, overrides: Sequence[str] = ()) -> tuple[SpecBase, s
 def generate(spec: SpecBase, quiet: bool = False) -> DatasetFiles:
     """The spec's dataset, generated unless the cache holds it (and then says so)."""
     if quiet:
-        files, made = ensure_dataset(spec.data, spec.seed, spec.paths.cache)
+        files, made = ensure_dataset(spec.data, spec.seed, spec.paths.cache, workers=spec.generate.workers)
     else:
         with progress_bar(f"generating {spec.data.kind}") as update:
-            files, made = ensure_dataset(spec.data, spec.seed, spec.paths.cache, update)
+            files, made = ensure_dataset(spec.data, spec.seed, spec.paths.cache, update, spec.generate.workers)
     if not quiet:
         say(f"dataset {'generated in' if made else 'found in cache, nothing generated:'} {files.root}")
     return files

@@ -98,3 +98,30 @@ def test_interrupted_generation_leaves_nothing_complete_and_resumes(tmp_path: Pa
     files, made = ensure_dataset(Flaky(), 0, tmp_path)
     assert made and sum(Counter.made) == 3, "only the missing split is generated"
     assert read_arrays(files.path("test"))["x"].shape == (3, 4)
+
+
+class Batched(Counter):
+    batch_size = 3  # several batches per split, so that two workers share the work
+
+
+def test_workers_write_the_same_arrays_as_one_process(tmp_path: Path) -> None:
+    one, _ = ensure_dataset(Batched(n=10), 0, tmp_path / "one")
+    two, _ = ensure_dataset(Batched(n=10), 0, tmp_path / "two", workers=2)
+    assert one.key == two.key, "the number of workers is not part of the cache key"
+    for split in ("train", "test"):
+        a, b = read_arrays(one.path(split)), read_arrays(two.path(split))
+        assert a.keys() == b.keys()
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name])
+
+
+def test_worker_crash_leaves_nothing_complete(tmp_path: Path) -> None:
+    class Crashing(Batched):
+        def sample(self, split, seeds, shared):
+            if split == "train" and len(seeds) < 3:  # the last, short batch of the split
+                raise RuntimeError("worker crashed")
+            return super().sample(split, seeds, shared)
+
+    with pytest.raises(RuntimeError, match="worker crashed"):
+        ensure_dataset(Crashing(n=10), 0, tmp_path, workers=2)
+    assert [p.name for p in next(tmp_path.iterdir()).iterdir()] == [], "no split file, no temporary file"

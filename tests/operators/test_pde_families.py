@@ -77,3 +77,26 @@ def test_helmholtz_parameters_checked_against_resonances():
     c = batch["x"]
     assert c.min() > 1 - data.contrast and c.max() < 1 + data.contrast
     assert batch["y"].shape == (2, 1, 17, 17) and np.isfinite(batch["y"]).all()
+
+
+def test_generate_stage_with_two_workers_writes_the_one_worker_dataset(tmp_path):
+    # generate.workers is read from the spec; two processes share the batches (a 17x17 Darcy set of
+    # 150 training samples is 3 batches) and write exactly the arrays of one process
+    from sciml.pipelines import stages
+    from sciml.pipelines.datasets import read_arrays
+
+    def spec(workers, cache):
+        return {
+            "name": "darcy-workers",
+            "data": {"kind": "darcy", "resolution": 17, "train": 150, "val": 1, "test": 1},
+            "model": {"kind": "fno", "width": 4, "modes": 2},
+            "task": {"kind": "operator"},
+            "generate": {"workers": workers},
+            "paths": {"cache": str(tmp_path / cache)},
+        }
+
+    one = stages.generate(stages.load(spec(1, "one"))[0], quiet=True)
+    two = stages.generate(stages.load(spec(2, "two"))[0], quiet=True)
+    a, b = read_arrays(one.path("train")), read_arrays(two.path("train"))
+    np.testing.assert_array_equal(a["x"], b["x"])
+    np.testing.assert_array_equal(a["y"], b["y"])
