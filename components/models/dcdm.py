@@ -10,7 +10,7 @@ from sciml.components.base import ModelConfig
 
 
 class DCDMConfig(ModelConfig):
-    """DCDM network (Kaneda et al. 2023): residual conv blocks, one average-pool level with skip, 1x1 head."""
+    """DCDM network (Kaneda et al. 2023): residual conv blocks, average-pool levels with skips, 1x1 head."""
 
     kind: Literal["dcdm"] = "dcdm"
     channels: int = Field(16, gt=0, description="feature channels at both levels (paper: 16)")
@@ -18,6 +18,7 @@ class DCDMConfig(ModelConfig):
     coarse_blocks: int = Field(3, ge=0, description="residual blocks on the pooled grid")
     up_blocks: int = Field(2, ge=0, description="residual blocks after the upsampled skip")
     kernel_size: int = Field(3, gt=0, description="convolution width, odd")
+    levels: int = Field(1, ge=1, description="pooling levels (paper: 1); more widen the receptive field (a U-Net)")
     normalize_input: bool = Field(
         True, description="divide each input by its RMS (scale- and grid-size-invariant); false: the paper's raw r/||r||"
     )
@@ -45,4 +46,5 @@ class DCDMConfig(ModelConfig):
             up_blocks=self.up_blocks,
             kernel_size=self.kernel_size,
             normalize_input=self.normalize_input,
+            levels=self.levels,
         )

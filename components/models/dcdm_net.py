@@ -8,6 +8,13 @@ It maps a unit-norm residual to a search direction that approximates ``A^-1 r`` 
     up        nearest upsampling to the skip's size, + skip, ``up_blocks`` blocks   (C, n)
     head      1x1 conv, C -> out_channels, linear (the paper: 1 -> 1)
 
+With ``levels = L > 1`` (not in the paper, which has one level) the coarse stage recurses: after its
+blocks, pool again, ``coarse_blocks`` blocks, ..., and on the way back each level adds the upsampled
+coarser result to its own and applies ``up_blocks`` blocks, a U-Net whose coarsest grid is ``n / 2^L``.
+Each level doubles the receptive field's radius at a fraction (1/2^dim) of the previous level's cost:
+the paper's single level sees about 20 cells, less than the domain beyond 32^3, which bounds how much
+of a larger grid's long-wavelength error one network call can remove (docs/poisson.md).
+
 A residual block is ``h = relu(conv(relu(conv(x)))) + x``. Every convolution has zero padding and keeps
 the grid size, so the net applies to any grid size (odd sizes too: the pooling rounds up and the
 upsampling returns exactly to the skip's size). Being convolutional, one set of weights serves every
@@ -69,6 +76,8 @@ class DCDMNet(nn.Module):
         channels: feature channels C at both levels (paper: 16).
         fine_blocks, coarse_blocks, up_blocks: residual blocks per stage (paper: 1, 3, 2).
         kernel_size: odd convolution width (paper: 3).
+        levels: pooling levels (paper: 1); each further level adds ``coarse_blocks`` blocks on a grid
+            coarsened once more and ``up_blocks`` after its upsampled result joins the level above.
         normalize_input: divide each input by its RMS over channels and grid (see the module docstring).
     """
 
@@ -83,8 +92,11 @@ class DCDMNet(nn.Module):
         up_blocks: int = 2,
         kernel_size: int = 3,
         normalize_input: bool = True,
+        levels: int = 1,
     ):
         super().__init__()
+        if levels < 1:
+            raise ValueError(f"DCDMNet: levels must be >= 1, got {levels}")
         if dim not in (2, 3):
             raise ValueError(f"DCDMNet: dim must be 2 or 3, got {dim}")
         if kernel_size % 2 == 0:
@@ -97,6 +109,7 @@ class DCDMNet(nn.Module):
         self.fine_out = _conv(dim, channels, channels, kernel_size)
         self.coarse = nn.Sequential(*(ResidualBlock(dim, channels, kernel_size) for _ in range(coarse_blocks)))
         self.up = nn.Sequential(*(ResidualBlock(dim, channels, kernel_size) for _ in range(up_blocks)))
+        self.deeper = nn.ModuleList(_Level(dim, channels, kernel_size, coarse_blocks, up_blocks) for _ in range(levels - 1))
         self.head = _conv(dim, channels, out_channels, 1)
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
@@ -111,7 +124,35 @@ class DCDMNet(nn.Module):
             r = r / torch.clamp(rms, min=torch.finfo(r.dtype).tiny)
         h = F.relu(self.fine_in(self.stem(r)))
         skip = F.relu(self.fine_out(self.fine(h)))
-        pool = F.avg_pool2d if self.dim == 2 else F.avg_pool3d
-        coarse = self.coarse(pool(skip, kernel_size=2, ceil_mode=True))
-        h = F.interpolate(coarse, size=skip.shape[2:], mode="nearest") + skip
+        coarse = self._descend(self.coarse(_pool(skip)), 0)
+        h = _upsample_to(coarse, skip) + skip
         return self.head(self.up(h))
+
+    def _descend(self, x: torch.Tensor, depth: int) -> torch.Tensor:
+        """Levels ``depth + 2, ...`` applied to ``x`` (the features of level ``depth + 1``); same shape.
+        Levels below a grid that is one cell wide in some dimension are skipped (nothing to pool)."""
+        if depth == len(self.deeper) or min(x.shape[2:]) < 2:
+            return x
+        level = self.deeper[depth]
+        below = self._descend(level.down(_pool(x)), depth + 1)
+        return level.up(_upsample_to(below, x) + x)
+
+
+class _Level(nn.Module):
+    """One extra pooling level: ``down`` blocks on its grid, ``up`` blocks after the level below joins."""
+
+    def __init__(self, dim: int, channels: int, kernel_size: int, down_blocks: int, up_blocks: int):
+        super().__init__()
+        self.down = nn.Sequential(*(ResidualBlock(dim, channels, kernel_size) for _ in range(down_blocks)))
+        self.up = nn.Sequential(*(ResidualBlock(dim, channels, kernel_size) for _ in range(up_blocks)))
+
+
+def _pool(x: torch.Tensor) -> torch.Tensor:
+    """2x average pooling over the spatial dims, rounding odd sizes up."""
+    pool = F.avg_pool2d if x.ndim == 4 else F.avg_pool3d
+    return pool(x, kernel_size=2, ceil_mode=True)
+
+
+def _upsample_to(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Nearest upsampling of ``x`` to the spatial size of ``like``."""
+    return F.interpolate(x, size=like.shape[2:], mode="nearest")

@@ -87,3 +87,28 @@ def test_onednn_conv3d_equals_the_stock_convolution(batch):
     torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(fast.weight.grad, stock.weight.grad, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(fast.bias.grad, stock.bias.grad, rtol=1e-4, atol=1e-4)
+
+
+def test_levels_keep_the_paper_net_and_widen_the_receptive_field():
+    # levels=1 is the paper's net, parameter for parameter; each further level adds blocks on a grid
+    # coarsened once more. With ReLUs the gradient of an output at p with respect to the input at q is
+    # exactly zero when q lies outside p's receptive field (about 25 cells for one level); the RMS
+    # input normalization couples every cell, so it is off here.
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        paper, deep = DCDMNet(2, channels=4, normalize_input=False), DCDMNet(2, channels=4, normalize_input=False, levels=4)
+    assert set(paper.state_dict()) == {k for k in deep.state_dict() if not k.startswith("deeper.")}
+    assert len(deep.deeper) == 3 and DCDMConfig(levels=4).build(in_channels=1, out_channels=1, ndim=2).deeper
+
+    def reach(net):
+        x = torch.zeros(1, 1, 96, 96, requires_grad=True)
+        net(x)[0, 0, 48, 88].backward()  # an output 40 cells from the input cell (48, 48)
+        return x.grad[0, 0, 48, 48].abs().item()
+
+    assert reach(paper) == 0.0
+    assert reach(deep) > 0.0
+    for sizes in [(9, 14), (5, 7, 6)]:  # odd sizes through four poolings (down to one cell)
+        net = DCDMNet(len(sizes), channels=4, levels=4)
+        assert net(torch.randn(2, 1, *sizes)).shape == (2, 1, *sizes)
+    with pytest.raises(pydantic.ValidationError):
+        DCDMConfig(levels=0)
