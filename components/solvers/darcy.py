@@ -86,8 +86,8 @@ def solve_darcy(a: np.ndarray, f: np.ndarray | float = 1.0, mean: FaceMean = "ha
     """Solve ``-div(a grad u) = f`` on ``[0, 1]^2`` with ``u = 0`` on the boundary, for one or many ``a``.
 
     ``a``: ``(..., s, s)`` coefficients at the vertices (> 0), ``f``: scalar or an array broadcastable
-    to ``a`` (only interior values are used). The couplings, the Schur complement and the right-hand
-    sides of the whole batch are computed by array operations; each Schur band is then written into
+    to ``a`` (only interior values are used). The couplings, the Schur complements and the right-hand
+    sides of 8 systems at a time are computed by array operations; each Schur band is then written into
     one reused buffer and factored and solved in place by one LAPACK ``dpbsv`` call (module
     docstring). Returns ``u``: ``(..., s, s)``, zero on the boundary.
     """
@@ -95,14 +95,27 @@ def solve_darcy(a: np.ndarray, f: np.ndarray | float = 1.0, mean: FaceMean = "ha
     s = a.shape[-1]
     if a.ndim < 2 or a.shape[-2] != s or s < 3:
         raise ValueError(f"a must be square grids of at least 3x3 vertices, got shape {a.shape}")
-    n = s - 2
-    f0, f1 = face_coefficients(a.reshape(-1, s, s), mean)
-    # interior couplings: south[i, j] joins (i, j)-(i+1, j), east[i, j] joins (i, j)-(i, j+1)
-    south, east = f0[:, 1:-1, 1:-1], f1[:, 1:-1, 1:-1]
-    diag = f0[:, :-1, 1:-1] + f0[:, 1:, 1:-1] + f1[:, 1:-1, :-1] + f1[:, 1:-1, 1:]
-    order = _red_black_order(n)
-    inv_red = np.where(order.red, 1.0 / diag, 0.0)  # D_r^-1 on red vertices, 0 on black ones
+    flat = a.reshape(-1, s, s)
     rhs = np.broadcast_to(np.asarray(f, dtype=float), a.shape).reshape(-1, s, s)[:, 1:-1, 1:-1] / (s - 1) ** 2
+    u = np.zeros(flat.shape)
+    for start in range(0, len(flat), _CHUNK):
+        chunk = slice(start, start + _CHUNK)
+        u[chunk, 1:-1, 1:-1] = _solve_interior(flat[chunk], rhs[chunk], mean)
+    return u.reshape(a.shape)
+
+
+_CHUNK = 8
+"""Systems assembled together: their ``(8, s, s)`` arrays stay in cache (measured 1.12x over 64 at 64x64)."""
+
+
+def _solve_interior(a: np.ndarray, rhs: np.ndarray, mean: FaceMean) -> np.ndarray:
+    """Interior values ``(B, n, n)`` for coefficients ``a`` ``(B, s, s)`` and ``h^2 f`` ``(B, n, n)``."""
+    f0, f1 = face_coefficients(a, mean)
+    # interior couplings: south[i, j] joins (i, j)-(i+1, j), east[i, j] joins (i, j)-(i, j+1)
+    south, east = np.ascontiguousarray(f0[:, 1:-1, 1:-1]), np.ascontiguousarray(f1[:, 1:-1, 1:-1])
+    diag = f0[:, :-1, 1:-1] + f0[:, 1:, 1:-1] + f1[:, 1:-1, :-1] + f1[:, 1:-1, 1:]
+    order = _red_black_order(a.shape[-1] - 2)
+    inv_red = np.where(order.red, 1.0 / diag, 0.0)  # D_r^-1 on red vertices, 0 on black ones
 
     schur_rhs = (rhs + _neighbour_sum(rhs * inv_red, south, east))[:, order.rows, order.cols]
     values = _schur_band_values(diag, south, east, inv_red, order)
@@ -118,9 +131,7 @@ def solve_darcy(a: np.ndarray, f: np.ndarray | float = 1.0, mean: FaceMean = "ha
     interior = np.zeros(rhs.shape)
     interior[:, order.rows, order.cols] = black
     interior += (rhs + _neighbour_sum(interior, south, east)) * inv_red
-    u = np.zeros((len(rhs), s, s))
-    u[:, 1:-1, 1:-1] = interior
-    return u.reshape(a.shape)
+    return interior
 
 
 def _neighbour_sum(v: np.ndarray, south: np.ndarray, east: np.ndarray) -> np.ndarray:
