@@ -21,7 +21,7 @@ OMP_NUM_THREADS=2 pytest -m gpu tests/test_gpu.py -q -p no:cacheprovider >"$out/
 tests=$!
 
 # Darcy's dataset is shared by the FNO and MgNO runs: generate it once before both start.
-(OMP_NUM_THREADS=4 sciml generate specs/darcy-fno-bench.yaml >"$out/logs/darcy-data.log" 2>&1
+(OMP_NUM_THREADS=1 sciml generate specs/darcy-fno-bench.yaml generate.workers=6 >"$out/logs/darcy-data.log" 2>&1
  stamp "darcy data ready"
  OMP_NUM_THREADS=2 sciml run specs/darcy-fno-bench.yaml trainer.max_time="$cap" --run-dir runs/gpu/darcy-fno >"$out/logs/darcy-fno.log" 2>&1 &
  OMP_NUM_THREADS=2 sciml run specs/darcy-mgno-bench.yaml train.max_epochs=120 trainer.max_time="$cap" --run-dir runs/gpu/darcy-mgno >"$out/logs/darcy-mgno.log" 2>&1 &
