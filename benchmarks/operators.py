@@ -142,10 +142,12 @@ def bench_generation(n: int, count: int, repeats: int) -> dict:
         load.append(os.getloadavg()[0])
     per = {"generator_1proc": 2 * count, "generator_2proc": 2 * count}
     rates = {k: per.get(k, count) / statistics.median(v) for k, v in times.items()}
+    every_repeat = {k: [per.get(k, count) / t for t in v] for k, v in times.items()}
     return {
         "resolution": n,
         "samples": count,
         "samples_per_s": rates,
+        "samples_per_s_each_repeat": every_repeat,
         "solve_speedup_vs_spsolve": rates["red_black_band"] / rates["spsolve"],
         "solve_speedup_vs_five_point_band": rates["red_black_band"] / rates["five_point_band"],
         "two_process_speedup": rates["generator_2proc"] / rates["generator_1proc"],

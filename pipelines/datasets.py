@@ -123,7 +123,7 @@ def _batches(
     """The batches of samples ``[start, stop)`` for each range, in order: made here with one worker,
     else the first here and the rest by a pool of ``workers`` processes (created before the caller
     opens its HDF5 file)."""
-    here = (data.sample(split, sample_seeds(seed, split, start, stop), shared) for start, stop in ranges)
+    here = (_sample(data, seed, split, shared, bounds) for bounds in ranges)
     if workers <= 1 or len(ranges) <= 1:
         yield here
         return
@@ -150,7 +150,13 @@ def _start_worker(data: DataConfig, seed: int, split: str, shared: dict[str, np.
 
 
 def _sample_range(bounds: tuple[int, int]) -> dict[str, np.ndarray]:
-    data, seed, split, shared = _worker_job
+    return _sample(*_worker_job, bounds)
+
+
+def _sample(
+    data: DataConfig, seed: int, split: str, shared: dict[str, np.ndarray], bounds: tuple[int, int]
+) -> dict[str, np.ndarray]:
+    """The batch of samples ``[start, stop)`` of ``split``, each from its own seed."""
     return data.sample(split, sample_seeds(seed, split, *bounds), shared)
 
 

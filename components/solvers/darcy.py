@@ -153,7 +153,7 @@ def _schur_band_values(
     ``S_PP = d_P - sum_R c_PR^2 / d_R`` over the red neighbours ``R`` of ``P``; between black vertices
     ``P`` and ``Q`` two steps apart, ``S_PQ = -sum_R c_PR c_RQ / d_R`` over their common red neighbours
     (one for ``Q = P + (0, 2)`` or ``(2, 0)``, two for the diagonal ``Q = P + (1, +-1)``). Each array
-    below is indexed by ``P``; inputs as in :func:`solve_darcy` with ``inv_red`` ``(B, n, n)``.
+    below is indexed by ``P``; inputs as in :func:`_solve_interior`, ``inv_red`` ``(B, n, n)``.
     """
     w = inv_red
     couplings = {
