@@ -1,6 +1,7 @@
 """The ``sciml`` command line: commands parse arguments and forward to ``sciml.pipelines``.
 
-Exit codes: 0 success, 1 a run that failed (diverged), 2 bad input (spec, override, path). Errors
+Exit codes: 0 success, 1 a run that failed (diverged), 2 bad input (spec, override, a path that
+cannot be read or written), 130 / 143 training interrupted by Ctrl+C / SIGTERM (resumable). Errors
 print one line; ``--debug`` shows the traceback. Only the commands that train import torch.
 """
 
@@ -12,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from sciml.pipelines.errors import DivergedError, SpecError
+from sciml.pipelines.errors import DivergedError, Interrupted, SpecError
 
 app = typer.Typer(
     add_completion=False,
@@ -205,8 +206,14 @@ def main() -> None:
         app()
     except (SpecError, RegistryError) as error:
         _fail(error, 2)
+    except OSError as error:  # a path given on the command line or in the spec that cannot be written or read
+        if error.filename is None:
+            raise
+        _fail(OSError(f"{error.filename}: {error.strerror or error}"), 2)
     except DivergedError as error:
         _fail(error, 1)
+    except Interrupted as error:
+        _fail(error, 128 + error.signal_number)
     except KeyboardInterrupt:
         _fail(KeyboardInterrupt("interrupted; a training run continues with --resume RUN_DIR"), 130)
 

@@ -21,9 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from types import UnionType
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 if TYPE_CHECKING:
     import numpy as np
@@ -32,7 +33,29 @@ if TYPE_CHECKING:
     from sciml.pipelines.spec import SpecBase
 
 
-class Component(BaseModel):
+def _admits_bool(annotation: Any) -> bool:
+    """Whether a field annotated ``annotation`` means to take ``true`` / ``false``."""
+    if annotation is bool or annotation is Any:
+        return True
+    if get_origin(annotation) is Literal:
+        return any(isinstance(arg, bool) for arg in get_args(annotation))
+    return any(_admits_bool(arg) for arg in get_args(annotation) if get_origin(annotation) in (Union, UnionType))
+
+
+class NoBooleanNumbers(BaseModel):
+    """Refuses ``true`` / ``false`` for a field that does not take booleans (pydantic reads them as 1 / 0)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_boolean(cls, data: Any) -> Any:
+        for key, value in data.items() if isinstance(data, dict) else ():
+            field = cls.model_fields.get(key)
+            if isinstance(value, bool) and field is not None and not _admits_bool(field.annotation):
+                raise ValueError(f"{key}: must not be true/false, got {str(value).lower()}")
+        return data
+
+
+class Component(NoBooleanNumbers):
     """Base of every config class: unknown keys are errors and a config never changes after validation."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -93,9 +116,21 @@ class ModelConfig(Component):
 
 
 class TaskConfig(Component):
-    """A training objective: builds the LightningModule that trains a model on a dataset."""
+    """A training objective: builds the LightningModule that trains a model on a dataset.
+
+    ``role`` names the interface the trained task offers evaluators (``"operator"``: field-to-field
+    predictions of the dataset's splits; ``"dcdm"``: a network proposing solver directions; ``"dsr"``:
+    a generative dynamical model); ``None`` promises none, so only evaluators for any task accept it.
+    """
 
     model_roles: ClassVar[tuple[str, ...]] = ("field",)
+    role: ClassVar[str | None] = None
+
+    def check(self, spec: SpecBase) -> None:
+        """Raise ``ValueError("<yaml path>: <problem>")`` if this task cannot train on ``spec``'s data and model.
+
+        Called when the spec is validated, before anything is generated or trained.
+        """
 
     def build(self, spec: SpecBase, dataset: DatasetFiles) -> Any:
         """Return a ``sciml.components.tasks.module.TaskModule`` (a ``LightningModule``)."""
@@ -103,7 +138,12 @@ class TaskConfig(Component):
 
 
 class EvaluationConfig(Component):
-    """An evaluator: measures a trained task and writes plots; ``name`` prefixes its metrics."""
+    """An evaluator: measures a trained task and writes plots; ``name`` prefixes its metrics.
+
+    ``task_roles``: the task roles (:attr:`TaskConfig.role`) it can measure; ``None``: any task.
+    """
+
+    task_roles: ClassVar[tuple[str, ...] | None] = None
 
     name: str | None = None
 
@@ -111,6 +151,12 @@ class EvaluationConfig(Component):
     def prefix(self) -> str:
         """The prefix of this evaluator's metric names in ``metrics.json``."""
         return self.name or self.kind
+
+    def check(self, spec: SpecBase) -> None:
+        """Raise ``ValueError("<field>: <problem>")`` (a field of this section) if it cannot run on ``spec``.
+
+        Called when the spec is validated, before anything is generated or trained.
+        """
 
     def evaluate(self, context: EvaluationContext) -> dict[str, float]:
         """Return flat metrics (``{"test/rel_l2": 0.02, ...}``); write files under ``context.plots_dir``."""

@@ -42,7 +42,13 @@ def kinds(group: str) -> dict[str, type[Component]]:
                 f"duplicate kind {point.name!r} in entry-point group sciml.{group}: "
                 f"{found[point.name][0]} and {point.value}; uninstall one of the packages"
             )
-        cls = point.load()
+        try:
+            cls = point.load()
+        except Exception as error:  # a broken plugin: name it instead of a traceback from inside it
+            raise RegistryError(
+                f"entry point {point.name} = {point.value} in sciml.{group} failed to import "
+                f"({type(error).__name__}: {error}); fix or uninstall the package that declares it"
+            ) from error
         _check_config_class(group, point.name, point.value, cls)
         found[point.name] = (point.value, cls)
     return {name: found[name][1] for name in sorted(found)}

@@ -19,11 +19,12 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
+from sciml.components.base import NoBooleanNumbers
 from sciml.pipelines import registry
 from sciml.pipelines.errors import SpecError
 
 
-class _Section(BaseModel):
+class _Section(NoBooleanNumbers):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -90,6 +91,13 @@ class TrainerConfig(_Section):
     def _devices_positive(cls, value: Any) -> Any:
         if isinstance(value, int) and value < 1 and value != -1:
             raise ValueError("must be a positive count, -1 (all), a list of device indices or 'auto'")
+        return value
+
+    @field_validator("limit_train_batches", "limit_val_batches")
+    @classmethod
+    def _fraction_or_count(cls, value: Any) -> Any:
+        if isinstance(value, float) and value > 1:
+            raise ValueError("must be a fraction <= 1.0 or a whole number of batches")
         return value
 
     def lightning_kwargs(self) -> dict[str, Any]:
@@ -201,7 +209,11 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         what = "is a directory, not a spec file" if path.is_dir() else "spec file not found"
         raise SpecError(f"{path}: {what}")
-    raw = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise SpecError(f"{path}: not UTF-8 text (byte {error.start}); a spec is a YAML text file") from error
+    raw = parse_yaml(text, str(path))
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: a spec must be a YAML mapping (name:, data:, model:, ...), got {type(raw).__name__}")
     return raw
@@ -283,6 +295,7 @@ def validate_spec(raw: dict[str, Any], source: str = "<spec>") -> SpecBase:
         more = f" (and {len(errors) - 1} more problem{'s' * (len(errors) > 2)})" if len(errors) > 1 else ""
         raise SpecError(f"{source}: {message}{more}") from error
     _check_model_fits_task(spec, source)
+    _check_task_and_evaluators_fit(spec, source)
     return spec
 
 
@@ -295,6 +308,28 @@ def _check_model_fits_task(spec: SpecBase, source: str) -> None:
             f"{task.kind!r} trains {' or '.join(map(repr, type(task).model_roles))} models "
             f"({', '.join(fitting) or 'none registered'})"
         )
+
+
+def _check_task_and_evaluators_fit(spec: SpecBase, source: str) -> None:
+    """The task's and every evaluator's own checks, and each evaluator's task roles, before any work."""
+    role = type(spec.task).role
+    try:
+        spec.task.check(spec)
+    except ValueError as error:
+        raise SpecError(f"{source}: {error}") from error
+    for i, evaluator in enumerate(spec.evaluate):
+        roles = type(evaluator).task_roles
+        if roles is not None and role not in roles:
+            fitting = [k for k, c in registry.kinds("evaluation").items() if c.task_roles is None or role in c.task_roles]
+            raise SpecError(
+                f"{source}: evaluate[{i}].kind: {evaluator.kind!r} measures {' or '.join(map(repr, roles))} tasks, "
+                f"but task {spec.task.kind!r} {f'has role {role!r}' if role else 'has no evaluator role'} "
+                f"(evaluators for it: {', '.join(fitting) or 'none registered'})"
+            )
+        try:
+            evaluator.check(spec)
+        except ValueError as error:
+            raise SpecError(f"{source}: evaluate[{i}].{error}") from error
 
 
 def _describe(error: dict[str, Any], raw: dict[str, Any], cls: type[BaseModel]) -> str:
@@ -315,11 +350,16 @@ def _describe(error: dict[str, Any], raw: dict[str, Any], cls: type[BaseModel]) 
     if kind == "missing":
         return f"{path}: required key missing"
     text = error["msg"].removeprefix("Value error, ")
+    if isinstance(value, dict):  # a check across the fields of a section: its message names the field(s)
+        return f"{path}.{text}" if _LEADING_FIELD.match(text) else f"{path}: {text}"
     text = text.replace("Input should be", "must be").replace("String should match pattern", "must match pattern")
     for name, sign in (("greater_than", ">"), ("greater_than_equal", ">="), ("less_than", "<"), ("less_than_equal", "<=")):
         if kind == name:
             text = f"must be {sign} {next(iter(ctx.values()))}"
     return f"{path}: {text}, got {value!r}"
+
+
+_LEADING_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:")
 
 
 def _strip_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:

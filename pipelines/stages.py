@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from sciml.components.base import DatasetFiles
 from sciml.pipelines import rundir
 from sciml.pipelines.console import flatten, metrics_table, progress_bar, say
 from sciml.pipelines.datasets import ensure_dataset
-from sciml.pipelines.errors import SpecError
+from sciml.pipelines.errors import Interrupted, SpecError
 from sciml.pipelines.spec import SpecBase, dump_yaml, load_spec, resolved_dict
 
 SpecSource = str | Path | Mapping[str, Any]
@@ -99,11 +100,15 @@ def _train_as_worker(spec: SpecBase, requested: str | Path | None) -> RunResult:
 def _fit_recording_status(spec: SpecBase, dataset: DatasetFiles, path: Path, resume: bool) -> dict[str, Any]:
     from sciml.pipelines.training import fit
 
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
     try:
         return fit(spec, dataset, path, resume)
-    except (KeyboardInterrupt, SystemExit):  # Lightning turns Ctrl+C into SystemExit(1) after a clean stop
-        rundir.update_state(path, status="interrupted", error=f"interrupted; continue with --resume {path}")
-        raise
+    except (KeyboardInterrupt, SystemExit) as error:  # Lightning stops cleanly, then raises SystemExit
+        terminated = isinstance(error, SIGTERMException)
+        message = f"{'terminated (SIGTERM)' if terminated else 'interrupted'}; continue with --resume {path}"
+        rundir.update_state(path, status="interrupted", error=message)
+        raise Interrupted(message, signal.SIGTERM if terminated else signal.SIGINT) from error
     except Exception as error:  # any failure: mark the run, keep its files, re-raise for the exit code
         rundir.update_state(path, status="failed", error=f"{type(error).__name__}: {error}")
         raise

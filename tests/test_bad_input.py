@@ -41,6 +41,53 @@ def test_bad_spec_exits_2_with_one_line(name: str, extra: list[str], words: list
     assert sorted(p.name for p in tmp_path.iterdir()) == [], "bad input must write nothing"
 
 
+OVERRIDE_CASES = [
+    # (overrides of the tiny spec, words the one-line message must contain)
+    (["evaluate=[{kind: dsr}]"], ["evaluate[0].kind", "'dsr' measures 'dsr' tasks", "task 'operator'", "operator_metrics"]),
+    (["evaluate=[{kind: krylov}]"], ["evaluate[0].kind", "'krylov' measures 'dcdm' tasks"]),
+    (["evaluate.0.splits=[test, test_99]"], ["evaluate[0].splits", "no split 'test_99'", "train, val, test"]),
+    (["task.kind=dcdm"], ["task.kind", "data kind 'poisson'", "'poisson_field'"]),
+    (["data.kind=darcy", "data.test_resolutions=[24, 2]"], ["data.test_resolutions[1]", ">= 4"]),
+    (["train.max_epochs=true"], ["train.max_epochs", "true/false"]),
+    (["model.width=false"], ["model.width", "true/false"]),
+    (["trainer.limit_train_batches=2.5"], ["trainer.limit_train_batches", "fraction <= 1.0", "2.5"]),
+]
+
+
+@pytest.mark.parametrize(("overrides", "words"), OVERRIDE_CASES, ids=[c[0][0] for c in OVERRIDE_CASES])
+def test_components_that_do_not_fit_are_refused_before_any_work(
+    overrides: list[str], words: list[str], tiny_spec: Path, tmp_path: Path
+) -> None:
+    for command in ("validate", "run"):
+        result = sciml(command, tiny_spec, *overrides)
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+        for word in words:
+            assert word in lines[0], (word, lines[0])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.yaml"], "bad input must write nothing"
+
+
+def test_booleans_are_still_read_where_a_field_takes_them(tiny_spec: Path) -> None:
+    result = sciml("validate", tiny_spec, "train.shuffle=false", "task.normalize=false", "trainer.limit_train_batches=0.5")
+    assert result.returncode == 0, result.stderr
+
+
+def test_spec_that_is_not_utf8_text(tmp_path: Path) -> None:
+    spec = tmp_path / "binary.yaml"
+    spec.write_bytes(b"name: x\n\xff\xfe")
+    result = sciml("validate", spec)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {spec}: not UTF-8 text (byte 8); a spec is a YAML text file"
+
+
+def test_unwritable_output_path_is_one_line(tmp_path: Path) -> None:
+    target = tmp_path / "no" / "such" / "schema.json"
+    result = sciml("schema", "--output", target)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {target}: No such file or directory"
+
+
 def test_missing_spec_file(tmp_path: Path) -> None:
     result = sciml("run", tmp_path / "nope.yaml")
     assert result.returncode == 2

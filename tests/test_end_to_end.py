@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from sciml_testing import sciml
+from sciml_testing import SCIML, sciml
 from sciml.pipelines import rundir
 
 pytestmark = pytest.mark.slow
@@ -88,3 +91,32 @@ def test_divergence_exits_1_and_marks_the_run_failed(tiny_spec: Path, tmp_path: 
     state = _state(run)
     assert state["status"] == "failed" and "diverged" in state["error"]
     assert (run / "spec.yaml").exists() and not (run / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_stops_training_resumably_with_a_failing_exit_code(signum: int, tiny_spec: Path, tmp_path: Path) -> None:
+    import torch
+
+    run = tmp_path / "sig"
+    process = subprocess.Popen(
+        [SCIML, "train", str(tiny_spec), "train.max_epochs=100000", "--run-dir", str(run)],
+        stderr=subprocess.PIPE, text=True,
+    )
+    last = run / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 300
+    while not last.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signum, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1].startswith("error: ") and f"--resume {run}" in stderr
+    state = _state(run)
+    assert state["status"] == "interrupted" and f"--resume {run}" in state["error"]
+    assert not (run / "metrics.json").exists()
+    # finish it: the resolved spec now asks for one epoch more than the checkpoint holds
+    epoch = torch.load(last, map_location="cpu", weights_only=False)["epoch"]
+    resolved = run / "spec.resolved.yaml"
+    resolved.write_text(resolved.read_text().replace("max_epochs: 100000", f"max_epochs: {epoch + 2}"))
+    resumed = sciml("run", "--resume", run)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert _state(run)["status"] == "complete" and _state(run)["stages"]["train"]["epochs"] == epoch + 2

@@ -59,3 +59,11 @@ def test_duplicate_kind_is_an_error(tmp_path: Path) -> None:
     result = sciml("list", "models", env=env)
     assert result.returncode == 2
     assert "duplicate kind 'fno'" in result.stderr and "sciml_plugin_demo:DuplicateFNO" in result.stderr
+
+
+def test_plugin_that_fails_to_import_is_named_in_one_line(tmp_path: Path) -> None:
+    env = _install_plugin(tmp_path / "site", "[sciml.models]\nbroken = sciml_plugin_demo_missing:Config\n")
+    result = sciml("list", "models", env=env)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert "broken = sciml_plugin_demo_missing:Config" in result.stderr and "ModuleNotFoundError" in result.stderr

@@ -42,10 +42,10 @@ class NavierStokesData(PDEFamilyData):
     def _check_grids(self) -> NavierStokesData:
         for n in [self.resolution, *self.test_resolutions]:
             if n % 2:
-                raise ValueError(f"data.resolution / test_resolutions: grid sizes must be even, got {n}")
+                raise ValueError(f"resolution / test_resolutions: grid sizes must be even, got {n}")
         if self.solver_resolution is not None and self.solver_resolution % self.resolution:
             raise ValueError(
-                f"data.solver_resolution: must be a multiple of data.resolution ({self.resolution}), got {self.solver_resolution}"
+                f"solver_resolution: must be a multiple of resolution ({self.resolution}), got {self.solver_resolution}"
             )
         return self
 

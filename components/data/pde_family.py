@@ -8,6 +8,8 @@ at ``resolution`` (evaluate them with ``operator_metrics`` ``splits: [test, test
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from sciml.components.base import DataConfig
@@ -21,7 +23,9 @@ class PDEFamilyData(DataConfig):
     train: int = Field(1000, ge=1, description="training samples")
     val: int = Field(100, ge=1, description="validation samples")
     test: int = Field(200, ge=1, description="test samples")
-    test_resolutions: list[int] = Field([], description="extra zero-shot test splits test_<n> at these grid sizes")
+    test_resolutions: list[Annotated[int, Field(ge=4)]] = Field(
+        [], description="extra zero-shot test splits test_<n> at these grid sizes (each >= 4)"
+    )
 
     def split_sizes(self) -> dict[str, int]:
         sizes = {"train": self.train, "val": self.val, "test": self.test}

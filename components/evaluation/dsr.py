@@ -29,6 +29,8 @@ from sciml.components.base import EvaluationConfig, EvaluationContext
 class DSREvaluationConfig(EvaluationConfig):
     """Free-run reconstruction metrics D_stsp, D_H, PE(n), max Lyapunov exponent, each with the true system's floor; attractor and spectrum plots."""
 
+    task_roles = ("dsr",)
+
     kind: Literal["dsr"] = "dsr"
     steps: int | None = Field(None, ge=100, description="free-run length (default: the test trajectory's length)")
     n_bins: int = Field(30, gt=1, description="D_stsp bins per dimension")

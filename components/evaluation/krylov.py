@@ -50,6 +50,8 @@ class GeneralizeCase(Component):
 class KrylovEvaluationConfig(EvaluationConfig):
     """Iterations, matvecs, network calls and time to tolerance of DCDM, CG, IC(0)-PCG and AMG-PCG; residual curves."""
 
+    task_roles = ("dcdm",)
+
     kind: Literal["krylov"] = "krylov"
     solvers: list[SolverName] = Field(["dcdm", "cg", "ic0", "amg_sa", "amg_rs"], min_length=1)
     tolerances: list[float] = Field([1e-4, 1e-6], min_length=1, description="relative residual targets")

@@ -27,6 +27,14 @@ class OperatorMetricsConfig(EvaluationConfig):
     plot_samples: int = Field(3, ge=0, description="samples shown in the figure (2D fields and 1D curves)")
     band_edges: list[int] = Field([4, 12], min_length=1, description="shell edges of the frequency bands (low/mid/high)")
 
+    task_roles = ("operator",)
+
+    def check(self, spec) -> None:
+        known = spec.data.split_sizes()
+        unknown = [split for split in self.splits if split not in known]
+        if unknown:
+            raise ValueError(f"splits: no split {unknown[0]!r} in data kind {spec.data.kind!r}; it has {', '.join(known)}")
+
     def plot_tables(self) -> list[tuple[str, str, str | list[str]]]:
         return [(f"{self.prefix}_{split}_errors.csv", "sample", "rel_l2") for split in self.splits]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Literal
 
 from sciml.components.base import TaskConfig
-from sciml.pipelines.errors import SpecError
 
 
 class DCDMTaskConfig(TaskConfig):
@@ -14,10 +13,13 @@ class DCDMTaskConfig(TaskConfig):
     kind: Literal["dcdm"] = "dcdm"
 
     model_roles = ("field",)
+    role = "dcdm"
+
+    def check(self, spec):
+        if spec.data.kind != "poisson":
+            raise ValueError(f"task.kind: 'dcdm' trains on data kind 'poisson' (a linear system), got data.kind {spec.data.kind!r}")
 
     def build(self, spec, dataset):
         from sciml.components.tasks.dcdm_module import DCDMModule
 
-        if spec.data.kind != "poisson":
-            raise SpecError(f"task.kind: 'dcdm' trains on data kind 'poisson' (a linear system), got {spec.data.kind!r}")
         return DCDMModule(spec.data, spec.model, spec.train, dataset)

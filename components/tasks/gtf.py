@@ -28,6 +28,7 @@ class GTFTaskConfig(TaskConfig):
     pe_steps: int = Field(20, gt=0, description="n of the validation prediction error PE(n) (the monitored val/pe)")
 
     model_roles = ("dsr",)
+    role = "dsr"
 
     @field_validator("alpha")
     @classmethod

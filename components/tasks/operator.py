@@ -35,6 +35,7 @@ class OperatorTaskConfig(TaskConfig):
     )
 
     model_roles = ("field",)
+    role = "operator"
 
     def build(self, spec, dataset):
         from sciml.components.tasks.operator_module import OperatorModule
