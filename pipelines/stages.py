@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 from collections.abc import Mapping, Sequence
@@ -133,9 +134,14 @@ def evaluate(spec: SpecBase, run_dir: str | Path, dataset: DatasetFiles | None =
     metrics: dict[str, Any] = {"train": state["stages"].get("train", {})}
     with torch.no_grad(), progress_bar("evaluating") as update:
         context = EvaluationContext(spec=spec, task=task, dataset=dataset, run_dir=path, device=device, progress=update)
-        context.plots_dir.mkdir(exist_ok=True)
+        plots = context.plots_dir
+        context.plots_dir = plots.with_name("plots.partial")  # an evaluation that stops halfway replaces nothing
+        shutil.rmtree(context.plots_dir, ignore_errors=True)
+        context.plots_dir.mkdir()
         for evaluator in spec.evaluate:
             metrics[evaluator.prefix] = evaluator.evaluate(context)
+    shutil.rmtree(plots, ignore_errors=True)  # this evaluation's plots replace the last one's, as metrics.json does
+    context.plots_dir.rename(plots)
     rundir.write_json(path / "metrics.json", metrics)
     tracking.log_evaluation(spec, path, {k: v for k, v in flatten(metrics).items() if not k.startswith("train/")})
     # an unfinished training run (interrupted, failed) keeps its status: its metrics never look final

@@ -55,6 +55,7 @@ def test_stages_one_by_one(tiny_spec: Path, tmp_path: Path) -> None:
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     metrics = json.loads((run / "metrics.json").read_text())["operator_metrics"]
     assert {"val/rel_l2", "test/rel_l2"} <= set(metrics)
+    assert (run / "plots/operator_metrics_val_errors.csv").is_file()
     mismatched = sciml("evaluate", tiny_spec, "--run-dir", run, "model.width=9")
     assert mismatched.returncode == 2 and "model: differs from the run being evaluated" in mismatched.stderr
     # a run whose training was cut short can be evaluated, but never turns "complete"
@@ -62,6 +63,9 @@ def test_stages_one_by_one(tiny_spec: Path, tmp_path: Path) -> None:
     unfinished = sciml("evaluate", tiny_spec, "--run-dir", run)
     assert unfinished.returncode == 0, unfinished.stderr[-3000:]
     assert _state(run)["status"] == "interrupted" and "training is interrupted" in unfinished.stderr
+    # the new evaluation's plots replace the last one's (that evaluated the val split too)
+    assert sorted(p.name for p in (run / "plots").iterdir()) == ["operator_metrics_test.png", "operator_metrics_test_errors.csv"]
+    assert not (run / "plots.partial").exists()
 
 
 def test_resume_continues_from_last_checkpoint(tiny_spec: Path, tmp_path: Path) -> None:
@@ -108,10 +112,10 @@ def test_signal_stops_training_resumably_with_a_failing_exit_code(signum: int, t
         time.sleep(0.2)
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 128 + signum, stderr[-2000:]
-    assert stderr.strip().splitlines()[-1].startswith("error: ") and f"--resume {run}" in stderr
     state = _state(run)
-    assert state["status"] == "interrupted" and f"--resume {run}" in state["error"]
+    assert process.returncode == 128 + signum, (state, stderr[-2000:])
+    assert stderr.strip().splitlines()[-1] == f"error: {state['error']}", stderr[-2000:]
+    assert state["status"] == "interrupted" and f"--resume {run}" in state["error"], state
     assert not (run / "metrics.json").exists()
     # finish it: the resolved spec now asks for one epoch more than the checkpoint holds
     epoch = torch.load(last, map_location="cpu", weights_only=False)["epoch"]
