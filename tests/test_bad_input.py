@@ -47,6 +47,7 @@ OVERRIDE_CASES = [
     (["evaluate=[{kind: krylov}]"], ["evaluate[0].kind", "'krylov' measures 'dcdm' tasks"]),
     (["evaluate.0.splits=[test, test_99]"], ["evaluate[0].splits", "no split 'test_99'", "train, val, test"]),
     (["task.kind=dcdm"], ["task.kind", "data kind 'poisson'", "'poisson_field'"]),
+    (["data.kind=lorenz63"], ["task.output_key", "data kind 'lorenz63' has no array 'y'", "it has x"]),
     (["data.kind=darcy", "data.test_resolutions=[24, 2]"], ["data.test_resolutions[1]", ">= 4"]),
     (["train.max_epochs=true"], ["train.max_epochs", "true/false"]),
     (["model.width=false"], ["model.width", "true/false"]),

@@ -37,6 +37,12 @@ class OperatorTaskConfig(TaskConfig):
     model_roles = ("field",)
     role = "operator"
 
+    def check(self, spec):
+        arrays = spec.data.describe_arrays()  # {} for a generator that does not describe its arrays: checked on loading
+        for field, key in (("input_key", self.input_key), ("output_key", self.output_key)):
+            if arrays and key not in arrays:
+                raise ValueError(f"task.{field}: data kind {spec.data.kind!r} has no array {key!r}; it has {', '.join(arrays)}")
+
     def build(self, spec, dataset):
         from sciml.components.tasks.operator_module import OperatorModule
 
