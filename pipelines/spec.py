@@ -175,7 +175,16 @@ _COMPONENT_SECTIONS = {"data": "data", "model": "models", "task": "tasks", "eval
 
 
 class _Loader(yaml.SafeLoader):
-    """Safe YAML with YAML 1.2 floats, so ``1e-3`` is a number, not a string."""
+    """Safe YAML with YAML 1.2 floats, so ``1e-3`` is a number, not a string; a repeated key is an error."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 _Loader.add_implicit_resolver(

@@ -13,6 +13,7 @@ BAD = Path(__file__).parent / "bad_specs"
 CASES = [
     # (spec file, extra args, words the one-line message must contain)
     ("yaml_syntax.yaml", [], ["yaml_syntax.yaml:3:", "YAML syntax error"]),
+    ("duplicate_key.yaml", [], ["duplicate_key.yaml:7:3", "duplicate key 'max_epochs'"]),
     ("unknown_key.yaml", [], ["model.widht", "unknown key", "did you mean 'width'"]),
     ("wrong_type.yaml", [], ["train.batch_size", "integer", "'many'"]),
     ("out_of_range.yaml", [], ["train.optimizer.lr", "must be > 0", "-0.01"]),
