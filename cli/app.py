@@ -1,7 +1,7 @@
 """The ``sciml`` command line: commands parse arguments and forward to ``sciml.pipelines``.
 
-Exit codes: 0 success, 1 a run that failed (diverged), 2 bad input (spec, override, a path that
-cannot be read or written), 130 / 143 training interrupted by Ctrl+C / SIGTERM (resumable). Errors
+Exit codes: 0 success, 1 a run that failed (diverged), 2 bad input (spec, override, an output
+path that cannot be written), 130 / 143 training interrupted by Ctrl+C / SIGTERM (resumable). Errors
 print one line; ``--debug`` shows the traceback. Only the commands that train import torch.
 """
 
@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from sciml.pipelines.errors import DivergedError, Interrupted, SpecError
+from sciml.pipelines.errors import DivergedError, Interrupted, SpecError, user_path
 
 app = typer.Typer(
     add_completion=False,
@@ -124,7 +124,8 @@ def schema(output: Optional[Path] = typer.Option(None, "--output", "-o", help="w
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        with user_path("--output"):
+            output.write_text(text, encoding="utf-8")
 
 
 @app.command("list")
@@ -193,9 +194,11 @@ def compare(
     table = comparing.compare(runs, sort=sort, descending=descending)
     comparing.print_table(table)
     if csv is not None:
-        comparing.write_csv(table, csv)
+        with user_path("--csv"):
+            comparing.write_csv(table, csv)
     if markdown is not None:
-        markdown.write_text(comparing.to_markdown(table), encoding="utf-8")
+        with user_path("--markdown"):
+            markdown.write_text(comparing.to_markdown(table), encoding="utf-8")
 
 
 def main() -> None:
@@ -206,10 +209,6 @@ def main() -> None:
         app()
     except (SpecError, RegistryError) as error:
         _fail(error, 2)
-    except OSError as error:  # a path given on the command line or in the spec that cannot be written or read
-        if error.filename is None:
-            raise
-        _fail(OSError(f"{error.filename}: {error.strerror or error}"), 2)
     except DivergedError as error:
         _fail(error, 1)
     except Interrupted as error:

@@ -19,10 +19,10 @@ The contracts:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -35,11 +35,14 @@ if TYPE_CHECKING:
 
 def _admits_bool(annotation: Any) -> bool:
     """Whether a field annotated ``annotation`` means to take ``true`` / ``false``."""
-    if annotation is bool or annotation is Any:
+    if annotation in (bool, Any, object):
         return True
-    if get_origin(annotation) is Literal:
+    origin = get_origin(annotation)
+    if origin is Literal:
         return any(isinstance(arg, bool) for arg in get_args(annotation))
-    return any(_admits_bool(arg) for arg in get_args(annotation) if get_origin(annotation) in (Union, UnionType))
+    if origin is Annotated:
+        return _admits_bool(get_args(annotation)[0])
+    return origin in (Union, UnionType) and any(_admits_bool(arg) for arg in get_args(annotation))
 
 
 class NoBooleanNumbers(BaseModel):
@@ -127,7 +130,7 @@ class TaskConfig(Component):
     role: ClassVar[str | None] = None
 
     def check(self, spec: SpecBase) -> None:
-        """Raise ``ValueError("<yaml path>: <problem>")`` if this task cannot train on ``spec``'s data and model.
+        """Raise ``ValueError("<field>: <problem>")`` (a field of ``task``) if it cannot train on ``spec``'s data.
 
         Called when the spec is validated, before anything is generated or trained.
         """
@@ -198,7 +201,7 @@ class EvaluationContext:
     run_dir: Path
     device: Any
     progress: Callable[[str, int, int], None] = lambda label, done, total: None
-    plots_dir: Path = field(init=False)
+    plots_dir: Path | None = None  # where evaluators write files; default ``run_dir / "plots"``
 
     def __post_init__(self) -> None:
-        self.plots_dir = self.run_dir / "plots"
+        self.plots_dir = self.plots_dir or self.run_dir / "plots"

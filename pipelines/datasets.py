@@ -33,6 +33,7 @@ import numpy as np
 
 import sciml
 from sciml.components.base import DataConfig, DatasetFiles
+from sciml.pipelines.errors import user_path
 
 SPLIT_INDEX = {"train": 0, "val": 1, "test": 2}
 
@@ -72,7 +73,8 @@ def ensure_dataset(
     files = {split: root / f"{split}.h5" for split in sizes}
     missing = [split for split, path in files.items() if not path.exists()]
     if missing:
-        root.mkdir(parents=True, exist_ok=True)
+        with user_path("paths.cache"):
+            root.mkdir(parents=True, exist_ok=True)
         shared = data.setup(seed)
         for split in missing:
             _write_split(data, seed, split, sizes[split], shared, files[split], progress, workers)

@@ -7,6 +7,9 @@
   run stopped by a signal; the message says how to continue it.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class SpecError(ValueError):
     """Bad user input: the message names the file or YAML path and what is allowed."""
@@ -16,9 +19,22 @@ class DivergedError(RuntimeError):
     """Training produced a non-finite loss; the message names the step."""
 
 
-class Interrupted(RuntimeError):
-    """Training stopped by a signal (``signal_number``); the run directory is marked interrupted."""
+class Interrupted(KeyboardInterrupt):
+    """Training stopped by a signal (``signal_number``); the run directory is marked interrupted.
+
+    A ``KeyboardInterrupt``, so that ``except Exception`` in a caller's loop does not swallow it.
+    """
 
     def __init__(self, message: str, signal_number: int):
         super().__init__(message)
         self.signal_number = signal_number
+
+
+@contextmanager
+def user_path(what: str) -> Iterator[None]:
+    """Turn an ``OSError`` on a path the user chose into a :class:`SpecError` naming ``what`` (an option or spec key)."""
+    try:
+        yield
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        raise SpecError(f"{what}: {where}{error.strerror or error}") from error

@@ -26,7 +26,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from sciml.pipelines.errors import SpecError
+from sciml.pipelines.errors import SpecError, user_path
 from sciml.pipelines.spec import SpecBase, dump_yaml, resolved_dict
 
 RUN_DIR_ENV = "SCIML_RUN_DIR"
@@ -64,7 +64,8 @@ def create(path: Path, spec: SpecBase, spec_text: str, overrides: list[str], ren
     ``path`` is made atomically, so two runs never share a directory; with ``renumber`` a taken
     ``path`` becomes the first free ``path-2``, ``path-3``, ... Returns the directory made.
     """
-    path = _claim(path, renumber)
+    with user_path("--run-dir" if not renumber else "paths.runs"):
+        path = _claim(path, renumber)
     (path / "checkpoints").mkdir()
     (path / "plots").mkdir()
     (path / "spec.yaml").write_text(spec_text, encoding="utf-8")

@@ -12,7 +12,7 @@ import difflib
 import functools
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -96,7 +96,7 @@ class TrainerConfig(_Section):
     @field_validator("limit_train_batches", "limit_val_batches")
     @classmethod
     def _fraction_or_count(cls, value: Any) -> Any:
-        if isinstance(value, float) and value > 1:
+        if isinstance(value, float) and value > 1 and not value.is_integer():
             raise ValueError("must be a fraction <= 1.0 or a whole number of batches")
         return value
 
@@ -180,6 +180,8 @@ class _Loader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # merge keys (<<) may be overridden; complex keys are the base loader's to refuse
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
@@ -311,11 +313,10 @@ def validate_spec(raw: dict[str, Any], source: str = "<spec>") -> SpecBase:
 def _check_model_fits_task(spec: SpecBase, source: str) -> None:
     task, model = spec.task, spec.model
     if type(model).role not in type(task).model_roles:
-        fitting = [k for k, c in registry.kinds("models").items() if c.role in type(task).model_roles]
+        fitting = _kinds_where("models", lambda c: c.role in type(task).model_roles)
         raise SpecError(
             f"{source}: model.kind: {model.kind!r} is a {type(model).role!r} model, but task "
-            f"{task.kind!r} trains {' or '.join(map(repr, type(task).model_roles))} models "
-            f"({', '.join(fitting) or 'none registered'})"
+            f"{task.kind!r} trains {' or '.join(map(repr, type(task).model_roles))} models ({fitting})"
         )
 
 
@@ -325,20 +326,25 @@ def _check_task_and_evaluators_fit(spec: SpecBase, source: str) -> None:
     try:
         spec.task.check(spec)
     except ValueError as error:
-        raise SpecError(f"{source}: {error}") from error
+        raise SpecError(f"{source}: {_within(('task',), str(error))}") from error
     for i, evaluator in enumerate(spec.evaluate):
         roles = type(evaluator).task_roles
         if roles is not None and role not in roles:
-            fitting = [k for k, c in registry.kinds("evaluation").items() if c.task_roles is None or role in c.task_roles]
+            fitting = _kinds_where("evaluation", lambda c: c.task_roles is None or role in c.task_roles)
             raise SpecError(
                 f"{source}: evaluate[{i}].kind: {evaluator.kind!r} measures {' or '.join(map(repr, roles))} tasks, "
                 f"but task {spec.task.kind!r} {f'has role {role!r}' if role else 'has no evaluator role'} "
-                f"(evaluators for it: {', '.join(fitting) or 'none registered'})"
+                f"(evaluators for it: {fitting})"
             )
         try:
             evaluator.check(spec)
         except ValueError as error:
-            raise SpecError(f"{source}: evaluate[{i}].{error}") from error
+            raise SpecError(f"{source}: {_within(('evaluate', i), str(error))}") from error
+
+
+def _kinds_where(group: str, fits: Callable[[type], bool]) -> str:
+    """The registered kinds of ``group`` whose class ``fits``, as ``"a, b"`` (or ``"none registered"``)."""
+    return ", ".join(k for k, c in registry.kinds(group).items() if fits(c)) or "none registered"
 
 
 def _describe(error: dict[str, Any], raw: dict[str, Any], cls: type[BaseModel]) -> str:
@@ -359,8 +365,8 @@ def _describe(error: dict[str, Any], raw: dict[str, Any], cls: type[BaseModel]) 
     if kind == "missing":
         return f"{path}: required key missing"
     text = error["msg"].removeprefix("Value error, ")
-    if isinstance(value, dict):  # a check across the fields of a section: its message names the field(s)
-        return f"{path}.{text}" if _LEADING_FIELD.match(text) else f"{path}: {text}"
+    if kind == "value_error" and isinstance(value, dict):  # a check across a section's fields names the field(s)
+        return _within(loc, text)
     text = text.replace("Input should be", "must be").replace("String should match pattern", "must match pattern")
     for name, sign in (("greater_than", ">"), ("greater_than_equal", ">="), ("less_than", "<"), ("less_than_equal", "<=")):
         if kind == name:
@@ -369,6 +375,13 @@ def _describe(error: dict[str, Any], raw: dict[str, Any], cls: type[BaseModel]) 
 
 
 _LEADING_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:")
+
+
+def _within(loc: tuple[Any, ...], message: str) -> str:
+    """A message about the section at ``loc``: ``"width: ..."`` -> ``"model.width: ..."``, else ``"model: ..."``."""
+    if not _LEADING_FIELD.match(message):
+        return f"{_format_path(loc)}: {message}"
+    return f"{_format_path(loc)}.{message}" if loc else message
 
 
 def _strip_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:

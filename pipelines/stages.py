@@ -94,22 +94,31 @@ def _train_as_worker(spec: SpecBase, requested: str | Path | None) -> RunResult:
             raise SpecError(f"--run-dir {path}: rank 0 did not create it within 10 minutes")
         time.sleep(1)
     dataset = generate(spec, quiet=True)
-    summary = fit(spec, dataset, path, resume=(path / "checkpoints" / "last.ckpt").exists())
+    try:
+        summary = fit(spec, dataset, path, resume=(path / "checkpoints" / "last.ckpt").exists())
+    except (KeyboardInterrupt, SystemExit) as error:  # rank 0 records the state; this rank only exits non-zero
+        raise _interrupted(error, path) from error
     return RunResult(spec=spec, dataset=dataset, run_dir=path, metrics={"train": summary})
+
+
+def _interrupted(error: BaseException, path: Path) -> Interrupted:
+    """The :class:`Interrupted` for Lightning's clean stop after Ctrl+C or SIGTERM (``SIGTERMException``)."""
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    terminated = isinstance(error, SIGTERMException)
+    message = f"{'terminated (SIGTERM)' if terminated else 'interrupted'}; continue with --resume {path}"
+    return Interrupted(message, signal.SIGTERM if terminated else signal.SIGINT)
 
 
 def _fit_recording_status(spec: SpecBase, dataset: DatasetFiles, path: Path, resume: bool) -> dict[str, Any]:
     from sciml.pipelines.training import fit
 
-    from lightning.pytorch.utilities.exceptions import SIGTERMException
-
     try:
         return fit(spec, dataset, path, resume)
     except (KeyboardInterrupt, SystemExit) as error:  # Lightning stops cleanly, then raises SystemExit
-        terminated = isinstance(error, SIGTERMException)
-        message = f"{'terminated (SIGTERM)' if terminated else 'interrupted'}; continue with --resume {path}"
-        rundir.update_state(path, status="interrupted", error=message)
-        raise Interrupted(message, signal.SIGTERM if terminated else signal.SIGINT) from error
+        interrupted = _interrupted(error, path)
+        rundir.update_state(path, status="interrupted", error=str(interrupted))
+        raise interrupted from error
     except Exception as error:  # any failure: mark the run, keep its files, re-raise for the exit code
         rundir.update_state(path, status="failed", error=f"{type(error).__name__}: {error}")
         raise
@@ -132,16 +141,20 @@ def evaluate(spec: SpecBase, run_dir: str | Path, dataset: DatasetFiles | None =
     task = load_trained(spec, dataset, path, device)
     state = rundir.read_state(path)
     metrics: dict[str, Any] = {"train": state["stages"].get("train", {})}
+    plots, partial = path / "plots", path / "plots.partial"  # an evaluation that stops halfway replaces nothing
+    if plots.exists() and not plots.is_dir():
+        raise SpecError(f"{plots}: not a directory; a run directory keeps its evaluation plots there")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
     with torch.no_grad(), progress_bar("evaluating") as update:
-        context = EvaluationContext(spec=spec, task=task, dataset=dataset, run_dir=path, device=device, progress=update)
-        plots = context.plots_dir
-        context.plots_dir = plots.with_name("plots.partial")  # an evaluation that stops halfway replaces nothing
-        shutil.rmtree(context.plots_dir, ignore_errors=True)
-        context.plots_dir.mkdir()
+        context = EvaluationContext(
+            spec=spec, task=task, dataset=dataset, run_dir=path, device=device, progress=update, plots_dir=partial
+        )
         for evaluator in spec.evaluate:
             metrics[evaluator.prefix] = evaluator.evaluate(context)
-    shutil.rmtree(plots, ignore_errors=True)  # this evaluation's plots replace the last one's, as metrics.json does
-    context.plots_dir.rename(plots)
+    if plots.exists():  # this evaluation's plots replace the last one's, as metrics.json does
+        shutil.rmtree(plots)
+    partial.rename(plots)
     rundir.write_json(path / "metrics.json", metrics)
     tracking.log_evaluation(spec, path, {k: v for k, v in flatten(metrics).items() if not k.startswith("train/")})
     # an unfinished training run (interrupted, failed) keeps its status: its metrics never look final

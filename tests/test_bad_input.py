@@ -70,9 +70,35 @@ def test_components_that_do_not_fit_are_refused_before_any_work(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.yaml"], "bad input must write nothing"
 
 
-def test_booleans_are_still_read_where_a_field_takes_them(tiny_spec: Path) -> None:
-    result = sciml("validate", tiny_spec, "train.shuffle=false", "task.normalize=false", "trainer.limit_train_batches=0.5")
+def test_booleans_and_whole_number_limits_are_still_read_where_a_field_takes_them(tiny_spec: Path) -> None:
+    result = sciml(
+        "validate", tiny_spec, "train.shuffle=false", "task.normalize=false", "trainer.deterministic=true",
+        "trainer.limit_train_batches=0.5", "trainer.limit_val_batches=2.0",
+    )
     assert result.returncode == 0, result.stderr
+
+
+def test_every_registered_boolean_field_takes_true() -> None:
+    from sciml.components.base import _admits_bool
+    from sciml.pipelines import registry
+
+    for group in registry.GROUPS:
+        for kind, cls in registry.kinds(group).items():
+            for name, field in cls.model_fields.items():
+                if isinstance(field.default, bool):
+                    assert _admits_bool(field.annotation), (group, kind, name)
+
+
+def test_yaml_merge_keys_may_be_overridden_once(tmp_path: Path) -> None:
+    spec = tmp_path / "merge.yaml"
+    spec.write_text(
+        "name: merged\ndata: {kind: poisson_field, resolution: 8, train: 4, val: 2, test: 2}\n"
+        "model: {kind: fno, width: 4, modes: 2, layers: 1}\ntask: {kind: operator}\n"
+        "train: {optimizer: {<<: {kind: sgd, lr: 0.1}, lr: 0.003}}\n"
+    )
+    result = sciml("show", spec)
+    assert result.returncode == 0, result.stderr
+    assert "kind: sgd" in result.stdout and "lr: 0.003" in result.stdout and "lr: 0.1" not in result.stdout
 
 
 def test_spec_that_is_not_utf8_text(tmp_path: Path) -> None:
@@ -87,7 +113,7 @@ def test_unwritable_output_path_is_one_line(tmp_path: Path) -> None:
     target = tmp_path / "no" / "such" / "schema.json"
     result = sciml("schema", "--output", target)
     assert result.returncode == 2
-    assert result.stderr.strip() == f"error: {target}: No such file or directory"
+    assert result.stderr.strip() == f"error: --output: {target}: No such file or directory"
 
 
 def test_missing_spec_file(tmp_path: Path) -> None:

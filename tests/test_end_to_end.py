@@ -124,3 +124,22 @@ def test_signal_stops_training_resumably_with_a_failing_exit_code(signum: int, t
     resumed = sciml("run", "--resume", run)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert _state(run)["status"] == "complete" and _state(run)["stages"]["train"]["epochs"] == epoch + 2
+
+
+def test_an_evaluation_that_stops_halfway_replaces_no_plots(tiny_spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sciml.components.evaluation.operator_metrics import OperatorMetricsConfig
+    from sciml.pipelines import stages
+
+    run = stages.run(tiny_spec, run_dir=tmp_path / "half").run_dir
+    before = {p.name: p.read_bytes() for p in (run / "plots").iterdir()}
+    metrics = (run / "metrics.json").read_text()
+
+    def fails_after_writing(self, context):
+        (context.plots_dir / "operator_metrics_test_errors.csv").write_text("sample,rel_l2\n0,1e9\n")
+        raise RuntimeError("evaluator failed")
+
+    monkeypatch.setattr(OperatorMetricsConfig, "evaluate", fails_after_writing)
+    with pytest.raises(RuntimeError, match="evaluator failed"):
+        stages.evaluate(stages.load(tiny_spec)[0], run)
+    assert {p.name: p.read_bytes() for p in (run / "plots").iterdir()} == before
+    assert (run / "metrics.json").read_text() == metrics

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from sciml.components.base import EvaluationConfig, EvaluationContext
+
+if TYPE_CHECKING:
+    from sciml.pipelines.spec import SpecBase
 
 
 class OperatorMetricsConfig(EvaluationConfig):
@@ -29,7 +32,7 @@ class OperatorMetricsConfig(EvaluationConfig):
 
     task_roles = ("operator",)
 
-    def check(self, spec) -> None:
+    def check(self, spec: SpecBase) -> None:
         known = spec.data.split_sizes()
         unknown = [split for split in self.splits if split not in known]
         if unknown:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sciml.components.base import TaskConfig
+
+if TYPE_CHECKING:
+    from sciml.pipelines.spec import SpecBase
 
 
 class DCDMTaskConfig(TaskConfig):
@@ -15,9 +18,9 @@ class DCDMTaskConfig(TaskConfig):
     model_roles = ("field",)
     role = "dcdm"
 
-    def check(self, spec):
+    def check(self, spec: SpecBase) -> None:
         if spec.data.kind != "poisson":
-            raise ValueError(f"task.kind: 'dcdm' trains on data kind 'poisson' (a linear system), got data.kind {spec.data.kind!r}")
+            raise ValueError(f"kind: 'dcdm' trains on data kind 'poisson' (a linear system), got data.kind {spec.data.kind!r}")
 
     def build(self, spec, dataset):
         from sciml.components.tasks.dcdm_module import DCDMModule

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from sciml.components.base import TaskConfig
+
+if TYPE_CHECKING:
+    from sciml.pipelines.spec import SpecBase
 
 
 class OperatorTaskConfig(TaskConfig):
@@ -37,11 +40,11 @@ class OperatorTaskConfig(TaskConfig):
     model_roles = ("field",)
     role = "operator"
 
-    def check(self, spec):
+    def check(self, spec: SpecBase) -> None:
         arrays = spec.data.describe_arrays()  # {} for a generator that does not describe its arrays: checked on loading
         for field, key in (("input_key", self.input_key), ("output_key", self.output_key)):
             if arrays and key not in arrays:
-                raise ValueError(f"task.{field}: data kind {spec.data.kind!r} has no array {key!r}; it has {', '.join(arrays)}")
+                raise ValueError(f"{field}: data kind {spec.data.kind!r} has no array {key!r}; it has {', '.join(arrays)}")
 
     def build(self, spec, dataset):
         from sciml.components.tasks.operator_module import OperatorModule

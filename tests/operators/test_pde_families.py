@@ -65,7 +65,7 @@ def test_navier_stokes_trajectory_split_and_subsampling():
     np.testing.assert_allclose(batch["x"][:, 0], w0[:, ::2, ::2], rtol=1e-6, atol=1e-7)  # float32 storage
     np.testing.assert_allclose(batch["x"][:, 1], w[:, 0], rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(batch["y"][:, 0], w[:, 1], rtol=1e-6, atol=1e-7)
-    with pytest.raises(ValidationError, match="multiple of data.resolution"):
+    with pytest.raises(ValidationError, match="solver_resolution: must be a multiple of resolution"):
         NavierStokesData(resolution=16, solver_resolution=24)
 
 
