@@ -105,5 +105,5 @@ def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path: Pat
     second = rundir.create(name, spec, TINY_SPEC, [], renumber=True)
     assert first == name and second == name.with_name(f"{name.name}-2")
     assert rundir.read_state(first)["status"] == rundir.read_state(second)["status"] == "running"
-    with pytest.raises(FileExistsError):  # a --run-dir given by the user is never renumbered
+    with pytest.raises(SpecError, match="--run-dir: .*File exists"):  # a --run-dir given by the user is never renumbered
         rundir.create(first, spec, TINY_SPEC, [])
