@@ -211,10 +211,8 @@ def main() -> None:
         _fail(error, 2)
     except DivergedError as error:
         _fail(error, 1)
-    except Interrupted as error:
+    except Interrupted as error:  # a Ctrl+C outside training is typer's: exit 130
         _fail(error, 128 + error.signal_number)
-    except KeyboardInterrupt:
-        _fail(KeyboardInterrupt("interrupted; a training run continues with --resume RUN_DIR"), 130)
 
 
 def _fail(error: BaseException, code: int) -> None:

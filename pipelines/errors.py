@@ -19,10 +19,11 @@ class DivergedError(RuntimeError):
     """Training produced a non-finite loss; the message names the step."""
 
 
-class Interrupted(KeyboardInterrupt):
+class Interrupted(BaseException):
     """Training stopped by a signal (``signal_number``); the run directory is marked interrupted.
 
-    A ``KeyboardInterrupt``, so that ``except Exception`` in a caller's loop does not swallow it.
+    A ``BaseException`` like ``KeyboardInterrupt``, so that ``except Exception`` in a caller's loop does
+    not swallow it; not a ``KeyboardInterrupt``, which the CLI framework turns into a silent exit 130.
     """
 
     def __init__(self, message: str, signal_number: int):
