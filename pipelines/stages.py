@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,20 +93,8 @@ def _train_as_worker(spec: SpecBase, requested: str | Path | None) -> RunResult:
             raise SpecError(f"--run-dir {path}: rank 0 did not create it within 10 minutes")
         time.sleep(1)
     dataset = generate(spec, quiet=True)
-    try:
-        summary = fit(spec, dataset, path, resume=(path / "checkpoints" / "last.ckpt").exists())
-    except (KeyboardInterrupt, SystemExit) as error:  # rank 0 records the state; this rank only exits non-zero
-        raise _interrupted(error, path) from error
+    summary = fit(spec, dataset, path, resume=(path / "checkpoints" / "last.ckpt").exists())  # rank 0 records the state
     return RunResult(spec=spec, dataset=dataset, run_dir=path, metrics={"train": summary})
-
-
-def _interrupted(error: BaseException, path: Path) -> Interrupted:
-    """The :class:`Interrupted` for Lightning's clean stop after Ctrl+C or SIGTERM (``SIGTERMException``)."""
-    from lightning.pytorch.utilities.exceptions import SIGTERMException
-
-    terminated = isinstance(error, SIGTERMException)
-    message = f"{'terminated (SIGTERM)' if terminated else 'interrupted'}; continue with --resume {path}"
-    return Interrupted(message, signal.SIGTERM if terminated else signal.SIGINT)
 
 
 def _fit_recording_status(spec: SpecBase, dataset: DatasetFiles, path: Path, resume: bool) -> dict[str, Any]:
@@ -115,10 +102,9 @@ def _fit_recording_status(spec: SpecBase, dataset: DatasetFiles, path: Path, res
 
     try:
         return fit(spec, dataset, path, resume)
-    except (KeyboardInterrupt, SystemExit) as error:  # Lightning stops cleanly, then raises SystemExit
-        interrupted = _interrupted(error, path)
-        rundir.update_state(path, status="interrupted", error=str(interrupted))
-        raise interrupted from error
+    except Interrupted as error:
+        rundir.update_state(path, status="interrupted", error=str(error))
+        raise
     except Exception as error:  # any failure: mark the run, keep its files, re-raise for the exit code
         rundir.update_state(path, status="failed", error=f"{type(error).__name__}: {error}")
         raise

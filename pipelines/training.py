@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import signal
 import time
 import warnings
 from pathlib import Path
@@ -19,10 +20,11 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from sciml.components.base import DatasetFiles
 from sciml.pipelines import tracking
-from sciml.pipelines.errors import SpecError
+from sciml.pipelines.errors import Interrupted, SpecError
 from sciml.pipelines.rundir import RUN_DIR_ENV, is_rank_zero
 from sciml.pipelines.spec import SpecBase
 
@@ -31,6 +33,7 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
     """Train; returns a summary (best monitored value, epochs, steps, seconds) for ``metrics.json``.
 
     ``resume`` continues from ``checkpoints/last.ckpt`` (optimizer, schedule and epoch included).
+    Ctrl+C or SIGTERM during training raises :class:`Interrupted` after Lightning's clean stop.
     """
     L.seed_everything(spec.seed, workers=True, verbose=False)
     _quiet_lightning()
@@ -65,6 +68,8 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
     started = time.perf_counter()
     try:
         trainer.fit(task, ckpt_path=str(last) if resume else None, weights_only=True)
+    except (KeyboardInterrupt, SystemExit) as error:  # Lightning stops cleanly after Ctrl+C or SIGTERM, then raises
+        raise _interrupted(error, run_dir) from error
     finally:
         os.environ.pop(RUN_DIR_ENV, None)
         if earlier is not None:
@@ -79,6 +84,13 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
         "seconds": round(time.perf_counter() - started, 2),
         "world_size": trainer.world_size,
     }
+
+
+def _interrupted(error: BaseException, run_dir: Path) -> Interrupted:
+    """The :class:`Interrupted` for Lightning's exit after Ctrl+C (``SystemExit(1)``) or SIGTERM (``SIGTERMException``)."""
+    terminated = isinstance(error, SIGTERMException)
+    message = f"{'terminated (SIGTERM)' if terminated else 'interrupted'}; continue with --resume {run_dir}"
+    return Interrupted(message, signal.SIGTERM if terminated else signal.SIGINT)
 
 
 class _ProgressBar(RichProgressBar):
