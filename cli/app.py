@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from sciml.pipelines.errors import DivergedError, Interrupted, SpecError, user_path
+from sciml.pipelines.errors import DivergedError, Interrupted, SpecError, raise_on_sigterm, user_path
 
 app = typer.Typer(
     add_completion=False,
@@ -205,13 +205,14 @@ def main() -> None:
     """Console-script entry point: maps domain exceptions to exit codes."""
     from sciml.pipelines.registry import RegistryError
 
+    raise_on_sigterm()
     try:
         app()
     except (SpecError, RegistryError) as error:
         _fail(error, 2)
     except DivergedError as error:
         _fail(error, 1)
-    except Interrupted as error:  # a Ctrl+C outside training is typer's: exit 130
+    except Interrupted as error:  # a Ctrl+C outside a run's training and generation is typer's: exit 130
         _fail(error, 128 + error.signal_number)
 
 

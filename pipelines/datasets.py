@@ -22,6 +22,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -146,6 +147,7 @@ def _start_worker(data: DataConfig, seed: int, split: str, shared: dict[str, np.
     processes are the parallelism), for torch if the parent had imported it, else when it is imported."""
     global _worker_job
     _worker_job = (data, seed, split, shared)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool stops its workers with SIGTERM; the parent reports a stop
     os.environ["OMP_NUM_THREADS"] = "1"
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)

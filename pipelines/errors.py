@@ -3,12 +3,14 @@
 - :class:`SpecError` (exit 2): bad input - a spec, an override, a path. The message is one line that
   says where (file and YAML path), what was wrong and what would be accepted.
 - :class:`DivergedError` (exit 1): a run that failed numerically (NaN or infinite loss).
-- :class:`Interrupted` (exit 128 + the signal's number: 130 for Ctrl+C, 143 for SIGTERM): a training
-  run stopped by a signal; the message says how to continue it.
+- :class:`Interrupted` (exit 128 + the signal's number: 130 for Ctrl+C, 143 for SIGTERM): a run
+  stopped by a signal; where a run directory exists, the message says how to continue it.
 """
 
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 
 class SpecError(ValueError):
@@ -29,6 +31,22 @@ class Interrupted(BaseException):
     def __init__(self, message: str, signal_number: int):
         super().__init__(message)
         self.signal_number = signal_number
+
+    @classmethod
+    def of_run(cls, signal_number: int, run_dir: Path) -> "Interrupted":
+        """The stop of the run in ``run_dir`` by ``signal_number``, with the command that continues it."""
+        what = "terminated (SIGTERM)" if signal_number == signal.SIGTERM else "interrupted"
+        return cls(f"{what}; continue with --resume {run_dir}", signal_number)
+
+
+def raise_on_sigterm() -> None:
+    """From now on SIGTERM raises :class:`Interrupted` (so ``finally`` blocks and status records run),
+    instead of killing the process where it stands. Training hands SIGTERM to Lightning meanwhile."""
+
+    def terminated(signal_number: int, frame: object) -> None:
+        raise Interrupted("terminated (SIGTERM)", signal_number)
+
+    signal.signal(signal.SIGTERM, terminated)
 
 
 @contextmanager

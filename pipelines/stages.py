@@ -7,10 +7,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,14 +69,18 @@ def train(
     if resume is not None:
         path = rundir.existing(resume)
         rundir.update_state(path, status="running")
+        with _recording_status(path):
+            dataset = generate(spec)
     else:
-        path = rundir.new_run_dir(spec, run_dir)
-    dataset = generate(spec)
-    if resume is None:
+        path = rundir.new_run_dir(spec, run_dir)  # a taken --run-dir is refused before any work
+        dataset = generate(spec)  # a stop here leaves no run directory; finished splits stay in the cache
         path = rundir.create(path, spec, spec_text, list(overrides), renumber=run_dir is None)
         say(f"run directory {path}")
-    rundir.update_state(path, dataset=str(dataset.root))
-    summary = _fit_recording_status(spec, dataset, path, resume is not None)
+    with _recording_status(path):
+        from sciml.pipelines.training import fit
+
+        rundir.update_state(path, dataset=str(dataset.root))
+        summary = fit(spec, dataset, path, resume is not None)
     rundir.update_state(path, status="trained", stages={"train": summary})
     return RunResult(spec=spec, dataset=dataset, run_dir=path, metrics={"train": summary})
 
@@ -97,15 +103,18 @@ def _train_as_worker(spec: SpecBase, requested: str | Path | None) -> RunResult:
     return RunResult(spec=spec, dataset=dataset, run_dir=path, metrics={"train": summary})
 
 
-def _fit_recording_status(spec: SpecBase, dataset: DatasetFiles, path: Path, resume: bool) -> dict[str, Any]:
-    from sciml.pipelines.training import fit
-
+@contextlib.contextmanager
+def _recording_status(path: Path) -> Iterator[None]:
+    """Mark the run ``interrupted`` (Ctrl+C, SIGTERM: re-raised as :class:`Interrupted` with the
+    command that continues it) or ``failed`` (any error: its files are kept) and re-raise."""
     try:
-        return fit(spec, dataset, path, resume)
-    except Interrupted as error:
-        rundir.update_state(path, status="interrupted", error=str(error))
-        raise
-    except Exception as error:  # any failure: mark the run, keep its files, re-raise for the exit code
+        yield
+    except (Interrupted, KeyboardInterrupt) as error:
+        signal_number = error.signal_number if isinstance(error, Interrupted) else signal.SIGINT
+        stopped = Interrupted.of_run(signal_number, path)
+        rundir.update_state(path, status="interrupted", error=str(stopped))
+        raise stopped from error
+    except Exception as error:
         rundir.update_state(path, status="failed", error=f"{type(error).__name__}: {error}")
         raise
 

@@ -8,12 +8,15 @@ find the run directory in ``SCIML_RUN_DIR`` and write nothing but what Lightning
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import os
 import signal
+import threading
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import lightning as L
@@ -67,9 +70,11 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
     os.environ[RUN_DIR_ENV] = str(run_dir.resolve())
     started = time.perf_counter()
     try:
-        trainer.fit(task, ckpt_path=str(last) if resume else None, weights_only=True)
+        with _sigterm_left_to_lightning():
+            trainer.fit(task, ckpt_path=str(last) if resume else None, weights_only=True)
     except (KeyboardInterrupt, SystemExit) as error:  # Lightning stops cleanly after Ctrl+C or SIGTERM, then raises
-        raise _interrupted(error, run_dir) from error
+        terminated = isinstance(error, SIGTERMException)
+        raise Interrupted.of_run(signal.SIGTERM if terminated else signal.SIGINT, run_dir) from error
     finally:
         os.environ.pop(RUN_DIR_ENV, None)
         if earlier is not None:
@@ -86,11 +91,18 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
     }
 
 
-def _interrupted(error: BaseException, run_dir: Path) -> Interrupted:
-    """The :class:`Interrupted` for Lightning's exit after Ctrl+C (``SystemExit(1)``) or SIGTERM (``SIGTERMException``)."""
-    terminated = isinstance(error, SIGTERMException)
-    message = f"{'terminated (SIGTERM)' if terminated else 'interrupted'}; continue with --resume {run_dir}"
-    return Interrupted(message, signal.SIGTERM if terminated else signal.SIGINT)
+@contextlib.contextmanager
+def _sigterm_left_to_lightning() -> Iterator[None]:
+    """Lightning's SIGTERM handler alone while it trains: it finishes the step, then raises
+    ``SIGTERMException``; a handler set before (the CLI's, which raises at once) would cut a step short."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before if before is not None else signal.SIG_DFL)
 
 
 class _ProgressBar(RichProgressBar):

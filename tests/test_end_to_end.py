@@ -126,6 +126,36 @@ def test_signal_stops_training_resumably_with_a_failing_exit_code(signum: int, t
     assert _state(run)["status"] == "complete" and _state(run)["stages"]["train"]["epochs"] == epoch + 2
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_while_a_resumed_run_generates_marks_it_interrupted_and_leaves_no_partial_split(
+    signum: int, tiny_spec: Path, tmp_path: Path
+) -> None:
+    import yaml
+
+    run = tmp_path / "gen"
+    first = sciml("train", tiny_spec, "train.max_epochs=1", "--run-dir", run)
+    assert first.returncode == 0, first.stderr[-3000:]
+    # the resumed run needs a dataset that takes about a minute to generate
+    resolved = run / "spec.resolved.yaml"
+    spec = yaml.safe_load(resolved.read_text())
+    spec["data"] = {"kind": "darcy", "resolution": 64, "train": 20000, "val": 8, "test": 8}
+    spec["train"]["max_epochs"] = 2
+    resolved.write_text(yaml.safe_dump(spec))
+    process = subprocess.Popen([SCIML, "run", "--resume", str(run)], stderr=subprocess.PIPE, text=True)
+    cache = tmp_path / "cache"
+    deadline = time.monotonic() + 120
+    while not list(cache.glob("darcy-*/.*.tmp.h5")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    state = _state(run)
+    assert process.returncode == 128 + signum, (state, stderr[-2000:])
+    assert stderr.strip().splitlines()[-1] == f"error: {state['error']}", stderr[-2000:]
+    assert state["status"] == "interrupted" and f"--resume {run}" in state["error"], state
+    assert not list(cache.glob("darcy-*/*.h5")) and not list(cache.glob("darcy-*/.*.h5"))  # no split, whole or partial
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+
+
 def test_an_evaluation_that_stops_halfway_replaces_no_plots(tiny_spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from sciml.components.evaluation.operator_metrics import OperatorMetricsConfig
     from sciml.pipelines import stages
