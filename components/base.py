@@ -45,16 +45,52 @@ def _admits_bool(annotation: Any) -> bool:
     return origin in (Union, UnionType) and any(_admits_bool(arg) for arg in get_args(annotation))
 
 
+def _misplaced_boolean(annotation: Any, value: Any) -> tuple[str, bool] | None:
+    """The first ``true`` / ``false`` in ``value`` that a field annotated ``annotation`` does not take, and
+    where: ``""`` for the value itself, ``"[i]"`` (nested: ``"[i][j]"``) for a list item; else ``None``."""
+    if isinstance(value, bool):
+        return None if _admits_bool(annotation) else ("", value)
+    if not isinstance(value, (list, tuple)):
+        return None
+    for arm in _sequence_arms(annotation):
+        for i, (item, element) in enumerate(zip(_item_annotations(arm, len(value)), value)):
+            found = _misplaced_boolean(item, element)
+            if found is not None:
+                return f"[{i}]{found[0]}", found[1]
+    return None
+
+
+def _item_annotations(sequence: Any, length: int) -> list[Any]:
+    """The annotation of each of ``length`` items of a ``sequence`` type (``tuple[int, str]``, ``list[int]``, ...)."""
+    args = get_args(sequence)
+    if get_origin(sequence) is tuple and args and args[-1] is not Ellipsis:
+        return list(args)
+    return [args[0] if args else Any] * length
+
+
+def _sequence_arms(annotation: Any) -> list[Any]:
+    """The list / tuple / sequence types ``annotation`` allows (looking through ``Annotated`` and unions)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _sequence_arms(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return [arm for arg in get_args(annotation) for arm in _sequence_arms(arg)]
+    return [annotation] if origin in (list, tuple, Sequence, set, frozenset) else []
+
+
 class NoBooleanNumbers(BaseModel):
-    """Refuses ``true`` / ``false`` for a field that does not take booleans (pydantic reads them as 1 / 0)."""
+    """Refuses ``true`` / ``false`` for a field, or an item of a list field, that does not take booleans
+    (pydantic reads them as 1 / 0)."""
 
     @model_validator(mode="before")
     @classmethod
     def _no_boolean(cls, data: Any) -> Any:
         for key, value in data.items() if isinstance(data, dict) else ():
             field = cls.model_fields.get(key)
-            if isinstance(value, bool) and field is not None and not _admits_bool(field.annotation):
-                raise ValueError(f"{key}: must not be true/false, got {str(value).lower()}")
+            found = _misplaced_boolean(field.annotation, value) if field is not None else None
+            if found is not None:
+                where, boolean = found
+                raise ValueError(f"{key}{where}: must not be true/false, got {str(boolean).lower()}")
         return data
 
 
@@ -76,11 +112,15 @@ class DataConfig(Component):
 
     Subclasses set ``version`` (bump it whenever the same parameters would produce different arrays:
     it is part of the cache key) and ``batch_size`` (samples per :meth:`sample` call, which bounds
-    peak memory during generation).
+    peak memory during generation). ``role`` says what a sample is, for the tasks that declare
+    :attr:`TaskConfig.data_roles`: ``"fields"`` (input and output fields on a grid), ``"trajectories"``
+    (``x``: (trajectory, time, dim) series), ``"linear_system"`` (right-hand sides of one grid system);
+    ``None`` promises nothing and leaves the check to the task when it loads the files.
     """
 
     version: ClassVar[str] = "1"
     batch_size: ClassVar[int] = 64
+    role: ClassVar[str | None] = None
 
     def split_sizes(self) -> dict[str, int]:
         """Number of samples in each split, e.g. ``{"train": 400, "val": 50, "test": 50}``."""
@@ -124,10 +164,13 @@ class TaskConfig(Component):
     ``role`` names the interface the trained task offers evaluators (``"operator"``: field-to-field
     predictions of the dataset's splits; ``"dcdm"``: a network proposing solver directions; ``"dsr"``:
     a generative dynamical model); ``None`` promises none, so only evaluators for any task accept it.
+    ``data_roles``: the :attr:`DataConfig.role` values it trains on (data without a role is let through);
+    ``None``: any data.
     """
 
     model_roles: ClassVar[tuple[str, ...]] = ("field",)
     role: ClassVar[str | None] = None
+    data_roles: ClassVar[tuple[str, ...] | None] = None
 
     def check(self, spec: SpecBase) -> None:
         """Raise ``ValueError("<field>: <problem>")`` (a field of ``task``) if it cannot train on ``spec``'s data.

@@ -306,6 +306,7 @@ def validate_spec(raw: dict[str, Any], source: str = "<spec>") -> SpecBase:
         more = f" (and {len(errors) - 1} more problem{'s' * (len(errors) > 2)})" if len(errors) > 1 else ""
         raise SpecError(f"{source}: {message}{more}") from error
     _check_model_fits_task(spec, source)
+    _check_data_fits_task(spec, source)
     _check_task_and_evaluators_fit(spec, source)
     return spec
 
@@ -317,6 +318,17 @@ def _check_model_fits_task(spec: SpecBase, source: str) -> None:
         raise SpecError(
             f"{source}: model.kind: {model.kind!r} is a {type(model).role!r} model, but task "
             f"{task.kind!r} trains {' or '.join(map(repr, type(task).model_roles))} models ({fitting})"
+        )
+
+
+def _check_data_fits_task(spec: SpecBase, source: str) -> None:
+    task, data = spec.task, spec.data
+    roles, role = type(task).data_roles, type(data).role
+    if roles is not None and role is not None and role not in roles:
+        fitting = _kinds_where("data", lambda c: c.role in roles)
+        raise SpecError(
+            f"{source}: data.kind: {data.kind!r} generates {role!r}, but task {task.kind!r} trains on "
+            f"{' or '.join(map(repr, roles))} (data kinds: {fitting})"
         )
 
 
@@ -374,7 +386,7 @@ def _describe(error: dict[str, Any], raw: dict[str, Any], cls: type[BaseModel]) 
     return f"{path}: {text}, got {value!r}"
 
 
-_LEADING_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:")
+_LEADING_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*(\[\d+\])*:")
 
 
 def _within(loc: tuple[Any, ...], message: str) -> str:

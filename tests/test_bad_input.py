@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -48,10 +49,14 @@ OVERRIDE_CASES = [
     (["evaluate=[{kind: krylov}]"], ["evaluate[0].kind", "'krylov' measures 'dcdm' tasks"]),
     (["evaluate.0.splits=[test, test_99]"], ["evaluate[0].splits", "no split 'test_99'", "train, val, test"]),
     (["task.kind=dcdm"], ["task.kind", "data kind 'poisson'", "'poisson_field'"]),
-    (["data.kind=lorenz63"], ["task.output_key", "data kind 'lorenz63' has no array 'y'", "it has x"]),
+    (["data.kind=lorenz63"], ["data.kind", "'lorenz63' generates 'trajectories'", "'operator' trains on 'fields'", "darcy"]),
+    (["model={kind: shplrnn}", "task={kind: gtf}", "evaluate=[{kind: dsr}]"],
+     ["data.kind", "'poisson_field' generates 'fields'", "'gtf' trains on 'trajectories'", "lorenz63, lorenz96"]),
+    (["task.output_key=u"], ["task.output_key", "data kind 'poisson_field' has no array 'u'", "it has x, y"]),
     (["data.kind=darcy", "data.test_resolutions=[24, 2]"], ["data.test_resolutions[1]", ">= 4"]),
     (["train.max_epochs=true"], ["train.max_epochs", "true/false"]),
     (["model.width=false"], ["model.width", "true/false"]),
+    (["evaluate.0.band_edges=[4, true]"], ["evaluate[0].band_edges[1]", "true/false", "got true"]),
     (["trainer.limit_train_batches=2.5"], ["trainer.limit_train_batches", "fraction <= 1.0", "2.5"]),
 ]
 
@@ -137,3 +142,27 @@ def test_existing_run_dir_is_never_overwritten(tiny_spec: Path, tmp_path: Path) 
     assert "already exists" in result.stderr and "--resume" in result.stderr
     assert [p.name for p in run_dir.iterdir()] == ["notes.txt"]
     assert not (tmp_path / "cache").exists(), "nothing generated before the input was checked"
+
+
+def test_booleans_are_refused_inside_lists_and_tuples_unless_the_items_take_them() -> None:
+    from pydantic import ValidationError
+
+    from sciml.components.base import NoBooleanNumbers
+
+    class Fields(NoBooleanNumbers):
+        edges: list[int] = []
+        pair: tuple[float, bool] = (0.0, False)
+        nested: list[list[float]] = []
+        either: int | list[int] = 0
+        flags: list[bool] = []
+
+    assert Fields(pair=(1.5, True), flags=[True, False], either=[2, 3]).flags == [True, False]
+    for values, where in [
+        ({"edges": [4, False]}, "edges[1]: must not be true/false, got false"),
+        ({"pair": [True, True]}, "pair[0]: must not be true/false, got true"),
+        ({"nested": [[1.0], [2.0, True]]}, "nested[1][1]: must not be true/false, got true"),
+        ({"either": [1, True]}, "either[1]: must not be true/false, got true"),
+        ({"either": True}, "either: must not be true/false, got true"),
+    ]:
+        with pytest.raises(ValidationError, match=re.escape(where)):
+            Fields(**values)

@@ -47,6 +47,8 @@ _TIME_SPLIT_KEY = 2**31 - 2
 class ChaoticSystemData(DataConfig):
     """Base of the chaotic-system data kinds: integration, transients, noise, standardization, splits."""
 
+    role = "trajectories"
+
     dt: float = Field(0.01, gt=0, description="time between observations (time units of the system)")
     steps: int = Field(10_000, ge=2, description="time points per train/val trajectory (split=time: per whole trajectory)")
     test_steps: int | None = Field(None, ge=2, description="split=trajectories: time points per test trajectory (default: steps)")

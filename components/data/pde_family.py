@@ -19,6 +19,8 @@ from sciml.pipelines.errors import SpecError
 class PDEFamilyData(DataConfig):
     """Base of the PDE-family generators: split sizes and per-split grid resolution."""
 
+    role = "fields"
+
     resolution: int = Field(64, ge=4, description="grid points per dimension of the train/val/test splits")
     train: int = Field(1000, ge=1, description="training samples")
     val: int = Field(100, ge=1, description="validation samples")

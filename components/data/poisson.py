@@ -82,6 +82,7 @@ class PoissonData(DataConfig):
     """Poisson systems on a masked 2D/3D grid: Lanczos-Ritz training right-hand sides, held-out test kinds."""
 
     kind: Literal["poisson"] = "poisson"
+    role = "linear_system"
     grid: int = Field(32, ge=4, description="cells per side, n")
     dim: Literal[2, 3] = Field(3, description="spatial dimensions")
     walls: Literal["neumann", "dirichlet"] = Field("neumann", description="condition on the box faces")

@@ -22,6 +22,7 @@ class PoissonFieldData(DataConfig):
     """Poisson -Lap u = f on the unit square/cube, u = 0 on the boundary, f a Gaussian random field; exact DST solves."""
 
     kind: Literal["poisson_field"] = "poisson_field"
+    role = "fields"
     dim: int = Field(2, ge=1, le=3, description="spatial dimensions")
     resolution: int = Field(32, ge=4, description="interior grid points per dimension")
     alpha: float = Field(2.0, gt=0, description="smoothness exponent of f's covariance")

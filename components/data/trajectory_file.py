@@ -78,6 +78,7 @@ class TrajectoryFileData(DataConfig):
     """A measured time series from a .npy/.npz/.csv/HDF5 file, split by time into train/val/test, z-scored with train statistics."""
 
     kind: Literal["trajectory_file"] = "trajectory_file"
+    role = "trajectories"
     path: str = Field(description="the (time, dim) array; relative paths are from the working directory")
     key: str | None = Field(None, description="array name inside .npz / HDF5 files (default: the first)")
     test_path: str | None = Field(None, description="optional separate file for the test split")

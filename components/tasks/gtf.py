@@ -29,6 +29,7 @@ class GTFTaskConfig(TaskConfig):
 
     model_roles = ("dsr",)
     role = "dsr"
+    data_roles = ("trajectories",)
 
     @field_validator("alpha")
     @classmethod

@@ -39,6 +39,7 @@ class OperatorTaskConfig(TaskConfig):
 
     model_roles = ("field",)
     role = "operator"
+    data_roles = ("fields",)
 
     def check(self, spec: SpecBase) -> None:
         arrays = spec.data.describe_arrays()  # {} for a generator that does not describe its arrays: checked on loading
