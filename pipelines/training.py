@@ -121,10 +121,17 @@ def _quiet_lightning() -> None:
 
 
 def _set_aside(csv_path: Path) -> Path | None:
-    """Move the metrics of the interrupted attempt aside: Lightning's CSV logger starts a new file."""
+    """Move the metrics of the interrupted attempts aside: Lightning's CSV logger starts a new file.
+
+    An attempt killed outright (SIGKILL, out of memory) left its predecessors' rows set aside; they
+    are joined first, so no attempt's rows are lost.
+    """
+    earlier = csv_path.with_name("metrics.before-resume.csv")
+    if earlier.exists():
+        _prepend_rows(earlier, csv_path)
     if not csv_path.exists():
         return None
-    return csv_path.replace(csv_path.with_name("metrics.before-resume.csv"))
+    return csv_path.replace(earlier)
 
 
 def _prepend_rows(earlier: Path, csv_path: Path) -> None:

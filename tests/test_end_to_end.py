@@ -74,13 +74,20 @@ def test_resume_continues_from_last_checkpoint(tiny_spec: Path, tmp_path: Path) 
     # Pretend the run was cut after 2 of 3 epochs: its spec asks for 3, its last.ckpt holds 2.
     resolved = run / "spec.resolved.yaml"
     resolved.write_text(resolved.read_text().replace("max_epochs: 2", "max_epochs: 3"))
+    # ... and an earlier resumed attempt was killed outright: epoch 0's rows still set aside, epoch 1's
+    # in the file that attempt had started
+    logs = run / "logs"
+    header, *rows = (logs / "metrics.csv").read_text().splitlines()
+    (logs / "metrics.before-resume.csv").write_text("\n".join([header, *(r for r in rows if r.startswith("0,"))]) + "\n")
+    (logs / "metrics.csv").write_text("\n".join([header, *(r for r in rows if r.startswith("1,"))]) + "\n")
     resumed = sciml("run", "--resume", run)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     state = _state(run)
     assert state["status"] == "complete"
     assert state["stages"]["train"]["steps"] == 9, "3 epochs of 3 steps: training continued, not restarted"
-    epochs = [line.split(",")[0] for line in (run / "logs/metrics.csv").read_text().splitlines()[1:]]
-    assert {"0", "1", "2"} <= set(epochs)
+    epochs = [line.split(",")[0] for line in (logs / "metrics.csv").read_text().splitlines()[1:]]
+    assert epochs == sorted(epochs) and {"0", "1", "2"} <= set(epochs), "every attempt's rows, in order"
+    assert not (logs / "metrics.before-resume.csv").exists()
     refused = sciml("run", tiny_spec, "--resume", run)
     assert refused.returncode == 2 and "own spec.resolved.yaml" in refused.stderr
 
