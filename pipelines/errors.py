@@ -41,7 +41,8 @@ class Interrupted(BaseException):
 
 def raise_on_sigterm() -> None:
     """From now on SIGTERM raises :class:`Interrupted` (so ``finally`` blocks and status records run),
-    instead of killing the process where it stands. Training hands SIGTERM to Lightning meanwhile."""
+    instead of killing the process where it stands. While the training loops run, a SIGTERM is only
+    recorded and every rank stops after the same step (``sciml.pipelines.training``)."""
 
     def terminated(signal_number: int, frame: object) -> None:
         raise Interrupted("terminated (SIGTERM)", signal_number)

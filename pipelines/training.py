@@ -8,7 +8,6 @@ find the run directory in ``SCIML_RUN_DIR`` and write nothing but what Lightning
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import logging
 import os
@@ -16,12 +15,11 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint, RichProgressBar
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
@@ -59,7 +57,7 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
         max_epochs=spec.train.max_epochs,
         default_root_dir=str(run_dir),
         logger=loggers,
-        callbacks=[checkpoints, _ProgressBar(leave=True)],
+        callbacks=[checkpoints, _ProgressBar(leave=True), _StopTogetherOnSigterm()],
         enable_model_summary=False,
         use_distributed_sampler=False,  # TaskModule makes its own, honouring train.shuffle
     )
@@ -70,8 +68,7 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
     os.environ[RUN_DIR_ENV] = str(run_dir.resolve())
     started = time.perf_counter()
     try:
-        with _sigterm_left_to_lightning():
-            trainer.fit(task, ckpt_path=str(last) if resume else None, weights_only=True)
+        trainer.fit(task, ckpt_path=str(last) if resume else None, weights_only=True)
     except (KeyboardInterrupt, SystemExit) as error:  # Lightning stops cleanly after Ctrl+C or SIGTERM, then raises
         terminated = isinstance(error, SIGTERMException)
         raise Interrupted.of_run(signal.SIGTERM if terminated else signal.SIGINT, run_dir) from error
@@ -91,18 +88,36 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
     }
 
 
-@contextlib.contextmanager
-def _sigterm_left_to_lightning() -> Iterator[None]:
-    """Lightning's SIGTERM handler alone while it trains: it finishes the step, then raises
-    ``SIGTERMException``; a handler set before (the CLI's, which raises at once) would cut a step short."""
-    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
-        yield
-        return
-    before = signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, before if before is not None else signal.SIG_DFL)
+class _StopTogetherOnSigterm(Callback):
+    """SIGTERM stops every rank after the same training step, so none is left waiting in a collective.
+
+    Lightning's own handling lets each rank stop when it sees the signal, which under DDP can leave the
+    others in an all-reduce with a rank that has gone (a "failed" run instead of a resumable one). Here
+    the handler only records the signal; after each step the ranks sum their records (one scalar
+    all-reduce) and all raise ``SIGTERMException`` if any was signalled. The handler replaces
+    Lightning's once the loops start; Lightning restores the one from before ``fit`` when it tears down.
+    """
+
+    def __init__(self) -> None:
+        self.signalled = False
+
+    def _listen(self) -> None:
+        if threading.current_thread() is threading.main_thread():  # only the main thread sets handlers
+            signal.signal(signal.SIGTERM, self._record)
+
+    def _record(self, signal_number: int, frame: object) -> None:
+        self.signalled = True
+
+    def on_sanity_check_start(self, trainer, pl_module) -> None:
+        self._listen()
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self._listen()
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        signalled = torch.tensor([float(self.signalled)], device=trainer.strategy.root_device)
+        if trainer.strategy.reduce(signalled, reduce_op="sum").item() > 0:
+            raise SIGTERMException
 
 
 class _ProgressBar(RichProgressBar):

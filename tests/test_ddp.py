@@ -9,12 +9,17 @@ errors must agree to a few parts in 10^4 (float32 round-off amplified over 24 st
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from sciml_testing import sciml
+from sciml_testing import SCIML, sciml
 
 pytestmark = pytest.mark.slow
 
@@ -47,3 +52,53 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path: Path) -> N
     assert two["operator_metrics"]["test/rel_l2"] == pytest.approx(one["operator_metrics"]["test/rel_l2"], rel=2e-3)
     rows = (tmp_path / "two" / "logs" / "metrics.csv").read_text().splitlines()
     assert len(rows) == len((tmp_path / "one" / "logs" / "metrics.csv").read_text().splitlines()), "rank 0 logs alone"
+
+
+def _rank_of(pid: int) -> int | None:
+    """The ``LOCAL_RANK`` a process was started with (Lightning sets it for the ranks it launches)."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    ranks = [int(v.split(b"=", 1)[1]) for v in environ if v.startswith(b"LOCAL_RANK=")]
+    return ranks[0] if ranks else None
+
+
+@pytest.mark.parametrize("rank", [0, 1], ids=["to-rank-0", "to-rank-1-only"])
+def test_sigterm_stops_every_rank_after_the_same_step_resumably(rank: int, tmp_path: Path) -> None:
+    """Rank 0 signalled: what a scheduler does to the launching process. Rank 1 alone: a preempted node
+    of a multi-node run. Either way every rank stops, exits 143, and the run can be resumed."""
+    spec = tmp_path / "ddp.yaml"
+    spec.write_text(SPEC)
+    run = tmp_path / "two"
+    process = subprocess.Popen(
+        [SCIML, "train", str(spec), "train.max_epochs=100000", "trainer.devices=2", "trainer.strategy=ddp", "--run-dir", str(run)],
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    try:
+        last = run / "checkpoints" / "last.ckpt"
+        deadline = time.monotonic() + 300
+        while not last.exists() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.2)
+        pids = [int(pid) for pid in _pids_of(run)]
+        assert len(pids) == 2 and process.pid in pids, pids
+        target = next(pid for pid in pids if (_rank_of(pid) or 0) == rank)
+        assert (target == process.pid) == (rank == 0)
+        os.kill(target, signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+        time.sleep(1)
+        survivors = _pids_of(run)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # whatever failed above, no rank outlives the test
+    state = json.loads((run / "run.json").read_text())
+    assert process.returncode == 143, (state, stderr[-2000:])
+    assert state["status"] == "interrupted" and f"--resume {run}" in state["error"], state
+    # rank 1 shares the terminal: it stopped through the same path, with the same line
+    assert stderr.count(f"error: {state['error']}") == 2, stderr[-2000:]
+    assert survivors == [], "no rank outlives the run"
+
+
+def _pids_of(run: Path) -> list[str]:
+    """The processes whose command line names the run directory ``run``."""
+    return subprocess.run(["pgrep", "-f", "--", f"--run-dir {run}"], capture_output=True, text=True).stdout.split()
