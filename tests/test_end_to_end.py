@@ -153,12 +153,14 @@ def test_signal_while_a_resumed_run_generates_marks_it_interrupted_and_leaves_no
     deadline = time.monotonic() + 120
     while not list(cache.glob("darcy-*/.*.tmp.h5")) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.1)
+    generating = bool(list(cache.glob("darcy-*/.*.tmp.h5")))
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
     state = _state(run)
+    assert generating, ("the split was not being written when the signal was sent", state, stderr[-2000:])
     assert process.returncode == 128 + signum, (state, stderr[-2000:])
     assert stderr.strip().splitlines()[-1] == f"error: {state['error']}", stderr[-2000:]
-    assert state["status"] == "interrupted" and f"--resume {run}" in state["error"], state
+    assert state["status"] == "interrupted" and f"--resume {run}" in state["error"], (state, stderr[-2000:])
     assert not list(cache.glob("darcy-*/*.h5")) and not list(cache.glob("darcy-*/.*.h5"))  # no split, whole or partial
     assert (run / "checkpoints" / "last.ckpt").is_file()
 
