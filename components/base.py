@@ -52,12 +52,19 @@ def _misplaced_boolean(annotation: Any, value: Any) -> tuple[str, bool] | None:
         return None if _admits_bool(annotation) else ("", value)
     if not isinstance(value, (list, tuple)):
         return None
-    for arm in _sequence_arms(annotation):
-        for i, (item, element) in enumerate(zip(_item_annotations(arm, len(value)), value)):
-            found = _misplaced_boolean(item, element)
-            if found is not None:
-                return f"[{i}]{found[0]}", found[1]
-    return None
+    found = None
+    for arm in _sequence_arms(annotation):  # refused only if every sequence type the field allows refuses it
+        found = next(
+            (
+                (f"[{i}]{inner[0]}", inner[1])
+                for i, (item, element) in enumerate(zip(_item_annotations(arm, len(value)), value))
+                if (inner := _misplaced_boolean(item, element)) is not None
+            ),
+            None,
+        )
+        if found is None:
+            return None
+    return found
 
 
 def _item_annotations(sequence: Any, length: int) -> list[Any]:
@@ -114,8 +121,10 @@ class DataConfig(Component):
     it is part of the cache key) and ``batch_size`` (samples per :meth:`sample` call, which bounds
     peak memory during generation). ``role`` says what a sample is, for the tasks that declare
     :attr:`TaskConfig.data_roles`: ``"fields"`` (input and output fields on a grid), ``"trajectories"``
-    (``x``: (trajectory, time, dim) series), ``"linear_system"`` (right-hand sides of one grid system);
-    ``None`` promises nothing and leaves the check to the task when it loads the files.
+    (``x``: (trajectory, time, dim) series), ``"linear_system"`` (right-hand sides ``b`` of one masked
+    grid system: a shared ``mask`` and the ``operator(mask)`` method of
+    :class:`~sciml.components.data.poisson.PoissonData`); ``None`` promises nothing and leaves the
+    check to the task when it loads the files.
     """
 
     version: ClassVar[str] = "1"

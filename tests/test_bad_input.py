@@ -48,7 +48,7 @@ OVERRIDE_CASES = [
     (["evaluate=[{kind: dsr}]"], ["evaluate[0].kind", "'dsr' measures 'dsr' tasks", "task 'operator'", "operator_metrics"]),
     (["evaluate=[{kind: krylov}]"], ["evaluate[0].kind", "'krylov' measures 'dcdm' tasks"]),
     (["evaluate.0.splits=[test, test_99]"], ["evaluate[0].splits", "no split 'test_99'", "train, val, test"]),
-    (["task.kind=dcdm"], ["task.kind", "data kind 'poisson'", "'poisson_field'"]),
+    (["task.kind=dcdm"], ["data.kind", "'poisson_field' generates 'fields'", "'dcdm' trains on 'linear_system'", "poisson"]),
     (["data.kind=lorenz63"], ["data.kind", "'lorenz63' generates 'trajectories'", "'operator' trains on 'fields'", "darcy"]),
     (["model={kind: shplrnn}", "task={kind: gtf}", "evaluate=[{kind: dsr}]"],
      ["data.kind", "'poisson_field' generates 'fields'", "'gtf' trains on 'trajectories'", "lorenz63, lorenz96"]),
@@ -155,8 +155,10 @@ def test_booleans_are_refused_inside_lists_and_tuples_unless_the_items_take_them
         nested: list[list[float]] = []
         either: int | list[int] = 0
         flags: list[bool] = []
+        mixed: list[int] | list[bool] = []
 
-    assert Fields(pair=(1.5, True), flags=[True, False], either=[2, 3]).flags == [True, False]
+    fields = Fields(pair=(1.5, True), flags=[True, False], either=[2, 3], mixed=[True])
+    assert fields.flags == [True, False] and fields.mixed == [True]
     for values, where in [
         ({"edges": [4, False]}, "edges[1]: must not be true/false, got false"),
         ({"pair": [True, True]}, "pair[0]: must not be true/false, got true"),

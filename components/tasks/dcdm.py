@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from sciml.components.base import TaskConfig
-
-if TYPE_CHECKING:
-    from sciml.pipelines.spec import SpecBase
 
 
 class DCDMTaskConfig(TaskConfig):
@@ -17,10 +14,7 @@ class DCDMTaskConfig(TaskConfig):
 
     model_roles = ("field",)
     role = "dcdm"
-
-    def check(self, spec: SpecBase) -> None:
-        if spec.data.kind != "poisson":
-            raise ValueError(f"kind: 'dcdm' trains on data kind 'poisson' (a linear system), got data.kind {spec.data.kind!r}")
+    data_roles = ("linear_system",)
 
     def build(self, spec, dataset):
         from sciml.components.tasks.dcdm_module import DCDMModule
