@@ -135,7 +135,14 @@ def _batches(
     first = next(here)
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with context.Pool(min(workers, len(ranges) - 1), _start_worker, (data, seed, split, shared)) as pool:
+    # the workers start with SIGTERM blocked, so that one signalled before it gets its default action in
+    # _start_worker neither runs the parent's handler nor is lost; here it waits until the pool exists
+    unblocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        pool = context.Pool(min(workers, len(ranges) - 1), _start_worker, (data, seed, split, shared))
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
+    with pool:
         yield itertools.chain([first], pool.imap(_sample_range, ranges[1:]))
 
 
@@ -148,6 +155,7 @@ def _start_worker(data: DataConfig, seed: int, split: str, shared: dict[str, np.
     global _worker_job
     _worker_job = (data, seed, split, shared)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool stops its workers with SIGTERM; the parent reports a stop
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     os.environ["OMP_NUM_THREADS"] = "1"
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)

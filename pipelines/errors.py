@@ -7,10 +7,14 @@
   stopped by a signal; where a run directory exists, the message says how to continue it.
 """
 
+import os
 import signal
-from collections.abc import Iterator
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from typing import Any
 
 
 class SpecError(ValueError):
@@ -22,7 +26,7 @@ class DivergedError(RuntimeError):
 
 
 class Interrupted(BaseException):
-    """Training stopped by a signal (``signal_number``); the run directory is marked interrupted.
+    """A run stopped by a signal (``signal_number``); a run directory that exists is marked interrupted.
 
     A ``BaseException`` like ``KeyboardInterrupt``, so that ``except Exception`` in a caller's loop does
     not swallow it; not a ``KeyboardInterrupt``, which the CLI framework turns into a silent exit 130.
@@ -33,21 +37,65 @@ class Interrupted(BaseException):
         self.signal_number = signal_number
 
     @classmethod
-    def of_run(cls, signal_number: int, run_dir: Path) -> "Interrupted":
-        """The stop of the run in ``run_dir`` by ``signal_number``, with the command that continues it."""
-        what = "terminated (SIGTERM)" if signal_number == signal.SIGTERM else "interrupted"
-        return cls(f"{what}; continue with --resume {run_dir}", signal_number)
+    def after(cls, cause: BaseException | int, what_next: str) -> "Interrupted":
+        """The stop by ``cause`` (an :class:`Interrupted`, a ``KeyboardInterrupt`` or a signal number),
+        its message ``"terminated (SIGTERM)"`` or ``"interrupted"`` followed by ``what_next``."""
+        number = cause if isinstance(cause, int) else getattr(cause, "signal_number", signal.SIGINT)
+        stopped = "terminated (SIGTERM)" if number == signal.SIGTERM else "interrupted"
+        return cls(f"{stopped}{what_next}", number)
+
+    @classmethod
+    def of_run(cls, cause: BaseException | int, run_dir: object) -> "Interrupted":
+        """The stop by ``cause`` of the run in ``run_dir``, with the command that continues it."""
+        return cls.after(cause, f"; continue with --resume {run_dir}")
 
 
 def raise_on_sigterm() -> None:
     """From now on SIGTERM raises :class:`Interrupted` (so ``finally`` blocks and status records run),
-    instead of killing the process where it stands. While the training loops run, a SIGTERM is only
-    recorded and every rank stops after the same step (``sciml.pipelines.training``)."""
+    instead of killing the process where it stands; a second SIGTERM while it stops is ignored, so the
+    cleanup is not cut short. While the training loops run, a SIGTERM is only recorded and every rank
+    stops after the same step (``sciml.pipelines.training``).
 
-    def terminated(signal_number: int, frame: object) -> None:
-        raise Interrupted("terminated (SIGTERM)", signal_number)
+    Python drops an exception raised in a weakref callback or finalizer (it only reports it), and a
+    signal's handler runs wherever the interpreter is: about 1 in 60 SIGTERMs during generation was
+    lost that way and the run went on. Such a stop is delivered again, by sending the signal anew.
+    """
+    handler = _RaiseOnce()
+    signal.signal(signal.SIGTERM, handler)
+    sys.unraisablehook = _redelivering(sys.unraisablehook, handler)
 
-    signal.signal(signal.SIGTERM, terminated)
+
+class _RaiseOnce:
+    """SIGTERM handler: raise :class:`Interrupted` the first time, ignore the signal after that."""
+
+    def __init__(self) -> None:
+        self.raised = False
+
+    def __call__(self, signal_number: int, frame: object) -> None:
+        if not self.raised:
+            self.raised = True
+            raise Interrupted("terminated (SIGTERM)", signal_number)
+
+
+def _redelivering(hook: Callable[[Any], None], handler: _RaiseOnce) -> Callable[[Any], None]:
+    """``sys.unraisablehook`` that sends a dropped Ctrl+C or SIGTERM stop to this process again, 0.1 s
+    later from another thread (sent from here, the handler would run inside this hook, where Python
+    drops exceptions too); it is handled where the main thread next checks, or dropped and sent again."""
+
+    def resend(signal_number: int) -> None:
+        time.sleep(0.1)
+        handler.raised = False
+        os.kill(os.getpid(), signal_number)
+
+    def redeliver(unraisable: Any) -> None:
+        stop = unraisable.exc_value
+        if not isinstance(stop, (Interrupted, KeyboardInterrupt)):
+            hook(unraisable)
+            return
+        number = getattr(stop, "signal_number", signal.SIGINT)
+        threading.Thread(target=resend, args=(number,), daemon=True).start()
+
+    return redeliver
 
 
 @contextmanager

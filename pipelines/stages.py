@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,12 +44,19 @@ def load(source: SpecSource, overrides: Sequence[str] = ()) -> tuple[SpecBase, s
 
 
 def generate(spec: SpecBase, quiet: bool = False) -> DatasetFiles:
-    """The spec's dataset, generated unless the cache holds it (and then says so)."""
-    if quiet:
-        files, made = ensure_dataset(spec.data, spec.seed, spec.paths.cache, workers=spec.generate.workers)
-    else:
-        with progress_bar(f"generating {spec.data.kind}") as update:
-            files, made = ensure_dataset(spec.data, spec.seed, spec.paths.cache, update, spec.generate.workers)
+    """The spec's dataset, generated unless the cache holds it (and then says so).
+
+    A signal stops it with :class:`Interrupted` (Ctrl+C too): the splits already written stay cached.
+    """
+    try:
+        if quiet:
+            files, made = ensure_dataset(spec.data, spec.seed, spec.paths.cache, workers=spec.generate.workers)
+        else:
+            with progress_bar(f"generating {spec.data.kind}") as update:
+                files, made = ensure_dataset(spec.data, spec.seed, spec.paths.cache, update, spec.generate.workers)
+    except (Interrupted, KeyboardInterrupt) as error:
+        where = f" while generating the data; the splits already written stay in {spec.paths.cache}: run the command again"
+        raise Interrupted.after(error, where) from error
     if not quiet:
         say(f"dataset {'generated in' if made else 'found in cache, nothing generated:'} {files.root}")
     return files
@@ -68,8 +74,8 @@ def train(
         return _train_as_worker(spec, run_dir)
     if resume is not None:
         path = rundir.existing(resume)
-        rundir.update_state(path, status="running")
         with _recording_status(path):
+            rundir.update_state(path, status="running")
             dataset = generate(spec)
     else:
         path = rundir.new_run_dir(spec, run_dir)  # a taken --run-dir is refused before any work
@@ -99,8 +105,22 @@ def _train_as_worker(spec: SpecBase, requested: str | Path | None) -> RunResult:
             raise SpecError(f"--run-dir {path}: rank 0 did not create it within 10 minutes")
         time.sleep(1)
     dataset = generate(spec, quiet=True)
-    summary = fit(spec, dataset, path, resume=(path / "checkpoints" / "last.ckpt").exists())  # rank 0 records the state
+    try:
+        summary = fit(spec, dataset, path, resume=(path / "checkpoints" / "last.ckpt").exists())  # rank 0 records the state
+    except BaseException:
+        if os.environ.get(rundir.RUN_DIR_ENV):
+            _outlive_parent(timeout=60)
+        raise
     return RunResult(spec=spec, dataset=dataset, run_dir=path, metrics={"train": summary})
+
+
+def _outlive_parent(timeout: float) -> None:
+    """Wait until the parent process (rank 0, when Lightning's launcher started this rank) has exited,
+    at most ``timeout`` seconds: the launcher SIGKILLs rank 0 within 5 s of a rank's failing exit code,
+    which, when every rank stops together, would cut rank 0 short before it records the run's state."""
+    parent, deadline = os.getppid(), time.monotonic() + timeout
+    while os.getppid() == parent and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 @contextlib.contextmanager
@@ -110,8 +130,7 @@ def _recording_status(path: Path) -> Iterator[None]:
     try:
         yield
     except (Interrupted, KeyboardInterrupt) as error:
-        signal_number = error.signal_number if isinstance(error, Interrupted) else signal.SIGINT
-        stopped = Interrupted.of_run(signal_number, path)
+        stopped = Interrupted.of_run(error, path)
         rundir.update_state(path, status="interrupted", error=str(stopped))
         raise stopped from error
     except Exception as error:

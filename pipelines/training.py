@@ -93,9 +93,10 @@ class _StopTogetherOnSigterm(Callback):
 
     Lightning's own handling lets each rank stop when it sees the signal, which under DDP can leave the
     others in an all-reduce with a rank that has gone (a "failed" run instead of a resumable one). Here
-    the handler only records the signal; after each step the ranks sum their records (one scalar
-    all-reduce) and all raise ``SIGTERMException`` if any was signalled. The handler replaces
-    Lightning's once the loops start; Lightning restores the one from before ``fit`` when it tears down.
+    the handler only records the signal; after each step, and once more when training ends (a signal
+    during the last validation), the ranks sum their records (one scalar all-reduce) and all raise
+    ``SIGTERMException`` if any was signalled. The handler replaces Lightning's once the loops start;
+    Lightning restores the one from before ``fit`` when it tears down.
     """
 
     def __init__(self) -> None:
@@ -108,6 +109,14 @@ class _StopTogetherOnSigterm(Callback):
     def _record(self, signal_number: int, frame: object) -> None:
         self.signalled = True
 
+    def _stop_if_any_rank_was_signalled(self, trainer) -> None:
+        signalled = self.signalled
+        if trainer.world_size > 1:  # single process: no tensor, no device synchronization
+            record = torch.tensor([float(signalled)], device=trainer.strategy.root_device)
+            signalled = trainer.strategy.reduce(record, reduce_op="sum").item() > 0
+        if signalled:
+            raise SIGTERMException
+
     def on_sanity_check_start(self, trainer, pl_module) -> None:
         self._listen()
 
@@ -115,9 +124,10 @@ class _StopTogetherOnSigterm(Callback):
         self._listen()
 
     def on_train_batch_end(self, trainer, *args) -> None:
-        signalled = torch.tensor([float(self.signalled)], device=trainer.strategy.root_device)
-        if trainer.strategy.reduce(signalled, reduce_op="sum").item() > 0:
-            raise SIGTERMException
+        self._stop_if_any_rank_was_signalled(trainer)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self._stop_if_any_rank_was_signalled(trainer)
 
 
 class _ProgressBar(RichProgressBar):

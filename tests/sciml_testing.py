@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -33,3 +34,23 @@ def sciml(*args: str, env: dict[str, str] | None = None, timeout: int = 600) -> 
         timeout=timeout,
         env={**os.environ, **(env or {})},
     )
+
+
+def start(*args: str) -> subprocess.Popen:
+    """Start the console script in its own process group, stderr piped, with Ctrl+C's default action
+    (a shell that starts the tests in the background would otherwise pass SIGINT on as ignored)."""
+    return subprocess.Popen(
+        [SCIML, *map(str, args)], stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def stop(process: subprocess.Popen, signum: int, pid: int | None = None, timeout: int = 120) -> str:
+    """Send ``signum`` (to ``pid``, default the process) and wait; returns stderr. A process that has not
+    exited after ``timeout`` seconds is killed, with its group, and the test fails showing its stderr."""
+    os.kill(pid or process.pid, signum)
+    try:
+        return process.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise AssertionError(f"still running {timeout} s after signal {signum}:\n{process.communicate()[1][-3000:]}") from None

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from sciml_testing import SCIML, sciml
+from sciml_testing import sciml, start, stop
 from sciml.pipelines import rundir
 
 pytestmark = pytest.mark.slow
@@ -109,16 +108,12 @@ def test_signal_stops_training_resumably_with_a_failing_exit_code(signum: int, t
     import torch
 
     run = tmp_path / "sig"
-    process = subprocess.Popen(
-        [SCIML, "train", str(tiny_spec), "train.max_epochs=100000", "--run-dir", str(run)],
-        stderr=subprocess.PIPE, text=True,
-    )
+    process = start("train", tiny_spec, "train.max_epochs=100000", "--run-dir", run)
     last = run / "checkpoints" / "last.ckpt"
     deadline = time.monotonic() + 300
     while not last.exists() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)
-    process.send_signal(signum)
-    _, stderr = process.communicate(timeout=120)
+    stderr = stop(process, signum)
     state = _state(run)
     assert process.returncode == 128 + signum, (state, stderr[-2000:])
     assert stderr.strip().splitlines()[-1] == f"error: {state['error']}", stderr[-2000:]
@@ -148,14 +143,13 @@ def test_signal_while_a_resumed_run_generates_marks_it_interrupted_and_leaves_no
     spec["data"] = {"kind": "darcy", "resolution": 64, "train": 20000, "val": 8, "test": 8}
     spec["train"]["max_epochs"] = 2
     resolved.write_text(yaml.safe_dump(spec))
-    process = subprocess.Popen([SCIML, "run", "--resume", str(run)], stderr=subprocess.PIPE, text=True)
+    process = start("run", "--resume", run)
     cache = tmp_path / "cache"
     deadline = time.monotonic() + 120
     while not list(cache.glob("darcy-*/.*.tmp.h5")) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.1)
     generating = bool(list(cache.glob("darcy-*/.*.tmp.h5")))
-    process.send_signal(signum)
-    _, stderr = process.communicate(timeout=120)
+    stderr = stop(process, signum)
     state = _state(run)
     assert generating, ("the split was not being written when the signal was sent", state, stderr[-2000:])
     assert process.returncode == 128 + signum, (state, stderr[-2000:])
@@ -163,6 +157,23 @@ def test_signal_while_a_resumed_run_generates_marks_it_interrupted_and_leaves_no
     assert state["status"] == "interrupted" and f"--resume {run}" in state["error"], (state, stderr[-2000:])
     assert not list(cache.glob("darcy-*/*.h5")) and not list(cache.glob("darcy-*/.*.h5"))  # no split, whole or partial
     assert (run / "checkpoints" / "last.ckpt").is_file()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_while_generating_says_what_is_kept_and_leaves_no_partial_split(signum: int, tiny_spec: Path, tmp_path: Path) -> None:
+    process = start("generate", tiny_spec, "data={kind: darcy, resolution: 64, train: 20000, val: 8, test: 8}")
+    cache = tmp_path / "cache"
+    deadline = time.monotonic() + 120
+    while not list(cache.glob("darcy-*/.*.tmp.h5")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    generating = bool(list(cache.glob("darcy-*/.*.tmp.h5")))
+    stderr = stop(process, signum)
+    assert generating, ("the split was not being written when the signal was sent", stderr[-2000:])
+    assert process.returncode == 128 + signum, stderr[-2000:]
+    line = stderr.strip().splitlines()[-1]
+    assert line.startswith("error: terminated (SIGTERM)" if signum == signal.SIGTERM else "error: interrupted"), line
+    assert "while generating the data" in line and "run the command again" in line, line
+    assert not list(cache.glob("darcy-*/*.h5")) and not list(cache.glob("darcy-*/.*.h5"))
 
 
 def test_an_evaluation_that_stops_halfway_replaces_no_plots(tiny_spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,50 @@
+"""SIGTERM handling of the console script's process: ``sciml.pipelines.errors.raise_on_sigterm``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+# A SIGTERM whose handler runs inside a weakref callback, where Python drops exceptions, then plain work.
+SCRIPT = """
+import os, signal, sys, time, weakref
+from sciml.pipelines.errors import Interrupted, raise_on_sigterm
+if sys.argv[1] == "installed":
+    raise_on_sigterm()
+else:
+    signal.signal(signal.SIGTERM, lambda n, f: (_ for _ in ()).throw(Interrupted("terminated (SIGTERM)", n)))
+
+class Thing:
+    pass
+
+def signalled_in_callback(ref):
+    os.kill(os.getpid(), signal.SIGTERM)
+    for _ in range(100_000):  # the handler runs here, inside the callback
+        pass
+
+thing = Thing()
+ref = weakref.ref(thing, signalled_in_callback)
+try:
+    del thing
+    deadline = time.monotonic() + 3  # work that goes on after the callback
+    while time.monotonic() < deadline:
+        pass
+    print("went on")
+except Interrupted as stop:
+    print("stopped:", stop)
+    os.kill(os.getpid(), signal.SIGTERM)  # a second SIGTERM while stopping is ignored
+    print("cleaned up")
+"""
+
+
+@pytest.mark.parametrize("handler", ["installed", "plain"])
+def test_a_sigterm_dropped_in_a_weakref_callback_is_delivered_again(handler: str) -> None:
+    result = subprocess.run([sys.executable, "-c", SCRIPT, handler], capture_output=True, text=True, timeout=60)
+    if handler == "plain":  # the failure the redelivery exists for: the stop is lost and the work goes on
+        assert result.stdout.splitlines() == ["went on"] and "Exception ignored" in result.stderr, result
+        return
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["stopped: terminated (SIGTERM)", "cleaned up"], result
+    assert "Exception ignored" not in result.stderr
