@@ -40,14 +40,11 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
     _quiet_lightning()
     task = spec.task.build(spec, dataset)
     checkpoints = ModelCheckpoint(
-        dirpath=run_dir / "checkpoints",
-        filename="best",
-        monitor=task.monitor,
-        mode="min",
-        save_top_k=1,
-        save_last=True,
-        enable_version_counter=False,
+        dirpath=run_dir / "checkpoints", filename="best", monitor=task.monitor, mode="min", save_top_k=1, enable_version_counter=False
     )
+    # last.ckpt after every validation, from a checkpoint of its own: Lightning 2.6 writes a monitoring
+    # checkpoint's save_last file only when the monitored metric improved, so a resume went back to the best epoch
+    latest = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="last", save_top_k=1, enable_version_counter=False)
     loggers = [CSVLogger(save_dir=str(run_dir), name="logs", version="")]
     wandb_logger = tracking.training_logger(spec, run_dir) if is_rank_zero() else None
     if wandb_logger is not None:
@@ -57,7 +54,7 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
         max_epochs=spec.train.max_epochs,
         default_root_dir=str(run_dir),
         logger=loggers,
-        callbacks=[checkpoints, _ProgressBar(leave=True), _StopTogetherOnSigterm()],
+        callbacks=[checkpoints, latest, _ProgressBar(leave=True), _StopTogetherOnSigterm()],
         enable_model_summary=False,
         use_distributed_sampler=False,  # TaskModule makes its own, honouring train.shuffle
     )

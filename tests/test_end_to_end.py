@@ -91,6 +91,18 @@ def test_resume_continues_from_last_checkpoint(tiny_spec: Path, tmp_path: Path) 
     assert refused.returncode == 2 and "own spec.resolved.yaml" in refused.stderr
 
 
+def test_last_checkpoint_follows_every_epoch_when_the_metric_stops_improving(tiny_spec: Path, tmp_path: Path) -> None:
+    import torch
+
+    run = tmp_path / "flat"
+    # a learning rate below float32 resolution: the weights, so the validation error, never change
+    result = sciml("train", tiny_spec, "train.max_epochs=3", "train.optimizer.lr=1e-30", "--run-dir", run)
+    assert result.returncode == 0, result.stderr[-3000:]
+    last, best = (torch.load(run / "checkpoints" / f"{name}.ckpt", map_location="cpu", weights_only=False) for name in ("last", "best"))
+    assert (best["epoch"], best["global_step"]) == (0, 3), "the first epoch stays the best"
+    assert (last["epoch"], last["global_step"]) == (2, 9), "a resume starts after the last epoch, not the best"
+
+
 def test_divergence_exits_1_and_marks_the_run_failed(tiny_spec: Path, tmp_path: Path) -> None:
     run = tmp_path / "boom"
     result = sciml("run", tiny_spec, "train.optimizer={kind: sgd, lr: 1.0e+12}", "task.loss=mse", "--run-dir", run)
