@@ -54,17 +54,19 @@ def _misplaced_boolean(annotation: Any, value: Any) -> tuple[str, bool] | None:
         return None
     found = None
     for arm in _sequence_arms(annotation):  # refused only if every sequence type the field allows refuses it
-        found = next(
-            (
-                (f"[{i}]{inner[0]}", inner[1])
-                for i, (item, element) in enumerate(zip(_item_annotations(arm, len(value)), value))
-                if (inner := _misplaced_boolean(item, element)) is not None
-            ),
-            None,
-        )
+        found = _misplaced_item(arm, value)
         if found is None:
             return None
     return found
+
+
+def _misplaced_item(sequence: Any, value: list | tuple) -> tuple[str, bool] | None:
+    """:func:`_misplaced_boolean` of the first item of ``value`` that holds one, as a ``sequence`` type's item."""
+    for i, (item, element) in enumerate(zip(_item_annotations(sequence, len(value)), value)):
+        found = _misplaced_boolean(item, element)
+        if found is not None:
+            return f"[{i}]{found[0]}", found[1]
+    return None
 
 
 def _item_annotations(sequence: Any, length: int) -> list[Any]:

@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +45,14 @@ def start(*args: str) -> subprocess.Popen:
         [SCIML, *map(str, args)], stderr=subprocess.PIPE, text=True, start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+
+
+def wait_until(process: subprocess.Popen, ready: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``ready()`` until it holds, ``process`` exits or ``timeout`` seconds pass; returns ``ready()``."""
+    deadline = time.monotonic() + timeout
+    while not ready() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    return ready()
 
 
 def stop(process: subprocess.Popen, signum: int, pid: int | None = None, timeout: int = 120) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from sciml_testing import sciml, start, stop
+from sciml_testing import sciml, start, stop, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -73,10 +73,7 @@ def test_sigterm_stops_every_rank_after_the_same_step_resumably(rank: int, tmp_p
     run = tmp_path / "two"
     process = start("train", spec, "train.max_epochs=100000", "trainer.devices=2", "trainer.strategy=ddp", "--run-dir", run)
     try:
-        last = run / "checkpoints" / "last.ckpt"
-        deadline = time.monotonic() + 300
-        while not last.exists() and time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.2)
+        wait_until(process, (run / "checkpoints" / "last.ckpt").exists, timeout=300)
         pids = [int(pid) for pid in _pids_of(run)]
         assert len(pids) == 2 and process.pid in pids, pids
         target = next(pid for pid in pids if (_rank_of(pid) or 0) == rank)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 
 import pytest
 
-from sciml_testing import sciml, start, stop
+from sciml_testing import sciml, start, stop, wait_until
 from sciml.pipelines import rundir
 
 pytestmark = pytest.mark.slow
@@ -122,9 +121,7 @@ def test_signal_stops_training_resumably_with_a_failing_exit_code(signum: int, t
     run = tmp_path / "sig"
     process = start("train", tiny_spec, "train.max_epochs=100000", "--run-dir", run)
     last = run / "checkpoints" / "last.ckpt"
-    deadline = time.monotonic() + 300
-    while not last.exists() and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.2)
+    wait_until(process, last.exists, timeout=300)
     stderr = stop(process, signum)
     state = _state(run)
     assert process.returncode == 128 + signum, (state, stderr[-2000:])
@@ -140,6 +137,18 @@ def test_signal_stops_training_resumably_with_a_failing_exit_code(signum: int, t
     assert _state(run)["status"] == "complete" and _state(run)["stages"]["train"]["epochs"] == epoch + 2
 
 
+# a data section that takes about a minute to generate
+SLOW_DATA = {"kind": "darcy", "resolution": 64, "train": 20000, "val": 8, "test": 8}
+
+
+def _stop_while_generating(process, cache: Path, signum: int) -> str:
+    """Send ``signum`` once ``process`` writes a split of SLOW_DATA into ``cache``; returns its stderr."""
+    generating = wait_until(process, lambda: bool(list(cache.glob("darcy-*/.*.tmp.h5"))), timeout=120)
+    stderr = stop(process, signum)
+    assert generating, ("the split was not being written when the signal was sent", stderr[-2000:])
+    return stderr
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_while_a_resumed_run_generates_marks_it_interrupted_and_leaves_no_partial_split(
     signum: int, tiny_spec: Path, tmp_path: Path
@@ -149,21 +158,15 @@ def test_signal_while_a_resumed_run_generates_marks_it_interrupted_and_leaves_no
     run = tmp_path / "gen"
     first = sciml("train", tiny_spec, "train.max_epochs=1", "--run-dir", run)
     assert first.returncode == 0, first.stderr[-3000:]
-    # the resumed run needs a dataset that takes about a minute to generate
     resolved = run / "spec.resolved.yaml"
     spec = yaml.safe_load(resolved.read_text())
-    spec["data"] = {"kind": "darcy", "resolution": 64, "train": 20000, "val": 8, "test": 8}
+    spec["data"] = SLOW_DATA
     spec["train"]["max_epochs"] = 2
     resolved.write_text(yaml.safe_dump(spec))
-    process = start("run", "--resume", run)
     cache = tmp_path / "cache"
-    deadline = time.monotonic() + 120
-    while not list(cache.glob("darcy-*/.*.tmp.h5")) and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.1)
-    generating = bool(list(cache.glob("darcy-*/.*.tmp.h5")))
-    stderr = stop(process, signum)
+    process = start("run", "--resume", run)
+    stderr = _stop_while_generating(process, cache, signum)
     state = _state(run)
-    assert generating, ("the split was not being written when the signal was sent", state, stderr[-2000:])
     assert process.returncode == 128 + signum, (state, stderr[-2000:])
     assert stderr.strip().splitlines()[-1] == f"error: {state['error']}", stderr[-2000:]
     assert state["status"] == "interrupted" and f"--resume {run}" in state["error"], (state, stderr[-2000:])
@@ -173,14 +176,9 @@ def test_signal_while_a_resumed_run_generates_marks_it_interrupted_and_leaves_no
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_while_generating_says_what_is_kept_and_leaves_no_partial_split(signum: int, tiny_spec: Path, tmp_path: Path) -> None:
-    process = start("generate", tiny_spec, "data={kind: darcy, resolution: 64, train: 20000, val: 8, test: 8}")
     cache = tmp_path / "cache"
-    deadline = time.monotonic() + 120
-    while not list(cache.glob("darcy-*/.*.tmp.h5")) and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.1)
-    generating = bool(list(cache.glob("darcy-*/.*.tmp.h5")))
-    stderr = stop(process, signum)
-    assert generating, ("the split was not being written when the signal was sent", stderr[-2000:])
+    process = start("generate", tiny_spec, f"data={json.dumps(SLOW_DATA)}")
+    stderr = _stop_while_generating(process, cache, signum)
     assert process.returncode == 128 + signum, stderr[-2000:]
     line = stderr.strip().splitlines()[-1]
     assert line.startswith("error: terminated (SIGTERM)" if signum == signal.SIGTERM else "error: interrupted"), line
