@@ -18,7 +18,7 @@ The contracts:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     import torch
 
     from sciml.pipelines.spec import SpecBase
+
+
+_SEQUENCES = (list, tuple, Sequence, set, frozenset)
+_MAPPINGS = (dict, Mapping)
 
 
 def _admits_bool(annotation: Any) -> bool:
@@ -47,49 +51,56 @@ def _admits_bool(annotation: Any) -> bool:
 
 def _misplaced_boolean(annotation: Any, value: Any) -> tuple[str, bool] | None:
     """The first ``true`` / ``false`` in ``value`` that a field annotated ``annotation`` does not take, and
-    where: ``""`` for the value itself, ``"[i]"`` (nested: ``"[i][j]"``) for a list item; else ``None``."""
+    where: ``""`` for the value itself, ``"[i]"`` for a list item or ``"[key]"`` for a mapping's value
+    (nested: ``"[i][j]"``); else ``None``."""
     if isinstance(value, bool):
         return None if _admits_bool(annotation) else ("", value)
-    if not isinstance(value, (list, tuple)):
+    if not isinstance(value, (list, tuple, dict)):
         return None
     found = None
-    for arm in _sequence_arms(annotation):  # refused only if every sequence type the field allows refuses it
-        found = _misplaced_item(arm, value)
+    for arm in _container_arms(annotation, mapping=isinstance(value, dict)):
+        found = _misplaced_item(arm, value)  # refused only if every container type the field allows refuses it
         if found is None:
             return None
     return found
 
 
-def _misplaced_item(sequence: Any, value: list | tuple) -> tuple[str, bool] | None:
-    """:func:`_misplaced_boolean` of the first item of ``value`` that holds one, as a ``sequence`` type's item."""
-    for i, (item, element) in enumerate(zip(_item_annotations(sequence, len(value)), value)):
+def _misplaced_item(container: Any, value: list | tuple | dict) -> tuple[str, bool] | None:
+    """:func:`_misplaced_boolean` of the first item (list) or value (mapping) of ``value`` that holds one,
+    as an item of the ``container`` type."""
+    entries = value.items() if isinstance(value, dict) else enumerate(value)
+    for (key, element), item in zip(entries, _item_annotations(container, len(value))):
         found = _misplaced_boolean(item, element)
         if found is not None:
-            return f"[{i}]{found[0]}", found[1]
+            return f"[{key}]{found[0]}", found[1]
     return None
 
 
-def _item_annotations(sequence: Any, length: int) -> list[Any]:
-    """The annotation of each of ``length`` items of a ``sequence`` type (``tuple[int, str]``, ``list[int]``, ...)."""
-    args = get_args(sequence)
-    if get_origin(sequence) is tuple and args and args[-1] is not Ellipsis:
+def _item_annotations(container: Any, length: int) -> list[Any]:
+    """The annotation of each of ``length`` items of a container type (``tuple[int, str]``, ``list[int]``,
+    ``dict[str, float]``: the values)."""
+    args = get_args(container)
+    if get_origin(container) is tuple and args and args[-1] is not Ellipsis:
         return list(args)
+    if get_origin(container) in _MAPPINGS:
+        return [args[1] if args else Any] * length
     return [args[0] if args else Any] * length
 
 
-def _sequence_arms(annotation: Any) -> list[Any]:
-    """The list / tuple / sequence types ``annotation`` allows (looking through ``Annotated`` and unions)."""
+def _container_arms(annotation: Any, mapping: bool) -> list[Any]:
+    """The mapping (``mapping``) or else list / tuple / sequence types ``annotation`` allows (looking
+    through ``Annotated`` and unions)."""
     origin = get_origin(annotation)
     if origin is Annotated:
-        return _sequence_arms(get_args(annotation)[0])
+        return _container_arms(get_args(annotation)[0], mapping)
     if origin in (Union, UnionType):
-        return [arm for arg in get_args(annotation) for arm in _sequence_arms(arg)]
-    return [annotation] if origin in (list, tuple, Sequence, set, frozenset) else []
+        return [arm for arg in get_args(annotation) for arm in _container_arms(arg, mapping)]
+    return [annotation] if origin in (_MAPPINGS if mapping else _SEQUENCES) else []
 
 
 class NoBooleanNumbers(BaseModel):
-    """Refuses ``true`` / ``false`` for a field, or an item of a list field, that does not take booleans
-    (pydantic reads them as 1 / 0)."""
+    """Refuses ``true`` / ``false`` for a field, or an item of a list or mapping field, that does not
+    take booleans (pydantic reads them as 1 / 0)."""
 
     @model_validator(mode="before")
     @classmethod

@@ -144,7 +144,7 @@ def test_existing_run_dir_is_never_overwritten(tiny_spec: Path, tmp_path: Path) 
     assert not (tmp_path / "cache").exists(), "nothing generated before the input was checked"
 
 
-def test_booleans_are_refused_inside_lists_and_tuples_unless_the_items_take_them() -> None:
+def test_booleans_are_refused_inside_lists_tuples_and_mappings_unless_the_items_take_them() -> None:
     from pydantic import ValidationError
 
     from sciml.components.base import NoBooleanNumbers
@@ -156,15 +156,20 @@ def test_booleans_are_refused_inside_lists_and_tuples_unless_the_items_take_them
         either: int | list[int] = 0
         flags: list[bool] = []
         mixed: list[int] | list[bool] = []
+        weights: dict[str, float] = {}
+        switches: dict[str, bool] = {}
+        grouped: dict[str, list[int]] | None = None
 
-    fields = Fields(pair=(1.5, True), flags=[True, False], either=[2, 3], mixed=[True])
-    assert fields.flags == [True, False] and fields.mixed == [True]
+    fields = Fields(pair=(1.5, True), flags=[True, False], either=[2, 3], mixed=[True], switches={"a": True})
+    assert fields.flags == [True, False] and fields.mixed == [True] and fields.switches == {"a": True}
     for values, where in [
         ({"edges": [4, False]}, "edges[1]: must not be true/false, got false"),
         ({"pair": [True, True]}, "pair[0]: must not be true/false, got true"),
         ({"nested": [[1.0], [2.0, True]]}, "nested[1][1]: must not be true/false, got true"),
         ({"either": [1, True]}, "either[1]: must not be true/false, got true"),
         ({"either": True}, "either: must not be true/false, got true"),
+        ({"weights": {"a": 0.5, "b": False}}, "weights[b]: must not be true/false, got false"),
+        ({"grouped": {"x": [1, True]}}, "grouped[x][1]: must not be true/false, got true"),
     ]:
         with pytest.raises(ValidationError, match=re.escape(where)):
             Fields(**values)
