@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -124,4 +128,38 @@ def test_worker_crash_leaves_nothing_complete(tmp_path: Path) -> None:
 
     with pytest.raises(RuntimeError, match="worker crashed"):
         ensure_dataset(Crashing(n=10), 0, tmp_path, workers=2)
+    assert [p.name for p in next(tmp_path.iterdir()).iterdir()] == [], "no split file, no temporary file"
+
+
+def test_a_worker_killed_while_sending_stops_generation_with_an_error(tmp_path: Path) -> None:
+    # a shared result pipe (multiprocessing.Pool) stays locked by a worker that dies while sending, and
+    # generation hangs: here worker 1 is killed halfway through sending a large batch while this
+    # process still waits for worker 0's batch, as a SIGTERM to the process group or the OOM killer would
+    parent = os.getpid()
+
+    class KilledWhileSending(Batched):
+        def sample(self, split, seeds, shared):
+            first = seeds[0].spawn_key[-1]  # the index of the batch's first sample
+            if os.getpid() != parent and split == "train" and first == 3:
+                time.sleep(1.0)  # worker 0: this process waits here while worker 1 sends
+            if os.getpid() != parent and split == "train" and first == 6:
+                threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGKILL)).start()
+                return {**super().sample(split, seeds, shared), "large": np.zeros((3, 1_000_000))}
+            return super().sample(split, seeds, shared)
+
+    outcome: list[BaseException | None] = []
+
+    def generate() -> None:
+        try:
+            ensure_dataset(KilledWhileSending(n=10), 0, tmp_path, workers=2)
+            outcome.append(None)
+        except BaseException as error:  # noqa: BLE001 - inspected below
+            outcome.append(error)
+
+    thread = threading.Thread(target=generate, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert outcome, "generation hung after a worker died"
+    assert isinstance(outcome[0], RuntimeError), outcome
+    assert "generation worker 1 died (killed? out of memory?) while making samples [6, 9)" in str(outcome[0])
     assert [p.name for p in next(tmp_path.iterdir()).iterdir()] == [], "no split file, no temporary file"
