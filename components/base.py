@@ -169,6 +169,11 @@ class DataConfig(Component):
         """Meaning, shape and units of each array :meth:`sample` returns; stored as HDF5 attributes."""
         return {}
 
+    def input_files(self) -> list[str]:
+        """The files the arrays are read from, as the spec gives them: their contents are part of the
+        cache key (a file changed in place is read again) and dependencies of the DVC generate stage."""
+        return []
+
 
 class ModelConfig(Component):
     """A network. ``role`` says which tasks can train it (e.g. ``"field"`` for field-to-field maps)."""

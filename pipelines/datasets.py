@@ -48,10 +48,27 @@ SPLIT_INDEX = {"train": 0, "val": 1, "test": 2}
 
 
 def dataset_key(data: DataConfig, seed: int) -> str:
-    """Content hash of what determines the arrays: the data section, the seed and the generator version."""
+    """Content hash of what determines the arrays: the data section, the seed, the generator version
+    and the contents of the files it reads (:meth:`~sciml.components.base.DataConfig.input_files`)."""
     payload = {"data": data.model_dump(mode="json"), "seed": seed, "version": type(data).version}
+    files = data.input_files()
+    if files:  # only then, so that the keys of generated datasets do not change
+        payload["files"] = {path: file_digest(path) for path in files}
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
     return digest[:16]
+
+
+def file_digest(path: str | Path) -> str | None:
+    """SHA-256 of the file's bytes; ``None`` if it cannot be read (reading it for the data fails later,
+    naming the spec's field)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def dataset_dir(cache: str | Path, data: DataConfig, seed: int) -> Path:
@@ -243,6 +260,8 @@ def _write_attributes(handle: h5py.File, data: DataConfig, seed: int, split: str
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
     )
+    if data.input_files():
+        handle.attrs["input_files"] = json.dumps({path: file_digest(path) for path in data.input_files()}, sort_keys=True)
 
 
 def read_arrays(path: str | Path, names: list[str] | None = None) -> dict[str, np.ndarray]:
@@ -260,8 +279,11 @@ def read_shared(path: str | Path) -> dict[str, np.ndarray]:
 
 
 def read_attributes(path: str | Path) -> dict[str, Any]:
-    """Provenance attributes of a split file (``parameters`` decoded from JSON)."""
+    """Provenance attributes of a split file (``parameters`` and ``input_files``, the SHA-256 of each file
+    the data was read from, decoded from JSON)."""
     with h5py.File(path, "r") as handle:
         attrs = dict(handle.attrs)
     attrs["parameters"] = json.loads(attrs["parameters"])
+    if "input_files" in attrs:
+        attrs["input_files"] = json.loads(attrs["input_files"])
     return attrs

@@ -5,6 +5,7 @@ For a spec ``specs/x.yaml`` (stage names and paths use the file's stem ``x``) an
 
     x-generate  sciml generate specs/x.yaml paths.cache=results/x/data
                 params data, seed                               outs results/x/data
+                deps: the files the data reads (``DataConfig.input_files``), if any
     x-train     sciml train specs/x.yaml paths.cache=... --run-dir results/x/train
                 params model, task, train, trainer, seed        deps data; outs results/x/train
     x-evaluate  sciml dvc evaluate specs/x.yaml paths.cache=... --trained results/x/train
@@ -96,6 +97,7 @@ def stages_for(spec_file: str | Path) -> tuple[dict[str, Any], list[dict[str, An
     stages = {
         names["generate"]: {
             "cmd": f"sciml generate {spec_text} {cache}",
+            **({"deps": spec.data.input_files()} if spec.data.input_files() else {}),
             "params": params("generate"),
             "outs": [paths["data"]],
         },

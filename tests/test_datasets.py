@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import threading
@@ -163,3 +164,26 @@ def test_a_worker_killed_while_sending_stops_generation_with_an_error(tmp_path: 
     assert isinstance(outcome[0], RuntimeError), outcome
     assert "generation worker 1 died (killed? out of memory?) while making samples [6, 9)" in str(outcome[0])
     assert [p.name for p in next(tmp_path.iterdir()).iterdir()] == [], "no split file, no temporary file"
+
+
+def test_a_data_file_changed_in_place_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sciml.components.data.trajectory_file import TrajectoryFileData
+
+    monkeypatch.chdir(tmp_path)  # relative paths are from the working directory
+    series = np.sin(np.linspace(0, 20, 200))[:, None] * np.array([1.0, 2.0])
+    np.save("series.npy", series)
+    data = TrajectoryFileData(path="series.npy")
+    files, made = ensure_dataset(data, 0, "cache")
+    again, made_again = ensure_dataset(data, 0, "cache")
+    assert made and not made_again and again.root == files.root
+    np.save("series.npy", series)  # rewritten, same bytes: still cached
+    assert not ensure_dataset(data, 0, "cache")[1]
+
+    np.save("series.npy", series[::-1])  # same name and shape, new content
+    changed, made_changed = ensure_dataset(data, 0, "cache")
+    assert made_changed and changed.root != files.root
+    first, second = read_arrays(files.path("train"))["x"], read_arrays(changed.path("train"))["x"]
+    assert first.shape == second.shape and not np.allclose(first, second)
+    assert changed.key.endswith(dataset_key(TrajectoryFileData(path="series.npy"), 0))
+    digest = hashlib.sha256(Path("series.npy").read_bytes()).hexdigest()
+    assert read_attributes(changed.path("test"))["input_files"] == {"series.npy": digest}, "provenance: which bytes"

@@ -51,6 +51,16 @@ def test_stages_read_exactly_their_sections(tmp_path: Path) -> None:
     assert "{" not in body and "[" not in body, "block-style YAML only"
 
 
+def test_the_generate_stage_depends_on_the_files_the_data_reads(tmp_path: Path) -> None:
+    measured = (ROOT / "specs" / "ecg-gtf.yaml").read_text()
+    measured = measured.replace("../shared/data/dsr/ECG_pecuzal_5d_train.npy", "data/series.npy")
+    _spec(tmp_path, "measured", measured.replace("../shared/data/dsr/ECG_pecuzal_5d_test.npy", "../outside/test.npy"))
+    _spec(tmp_path)
+    stages = yaml.safe_load(dvc.render(["specs/measured.yaml", "specs/tiny.yaml"]))["stages"]
+    assert stages["measured-generate"]["deps"] == ["data/series.npy", "../outside/test.npy"]
+    assert "deps" not in stages["tiny-generate"], "generated data reads no file"
+
+
 def test_write_merges_and_check_detects_changes(tmp_path: Path) -> None:
     _spec(tmp_path)
     _spec(tmp_path, "other", TINY_SPEC.replace("name: tiny", "name: other").replace("splits: [test]", "splits: [val, test]"))

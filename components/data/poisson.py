@@ -115,6 +115,9 @@ class PoissonData(DataConfig):
     def split_sizes(self) -> dict[str, int]:
         return {"train": self.train, "val": self.val, "test": self.test}
 
+    def input_files(self) -> list[str]:
+        return [self.obstacle.path] if self.obstacle.kind == "file" else []
+
     def fluid_mask(self) -> np.ndarray:
         """The fluid mask of the system, bool ``(grid,) * dim``."""
         return self.obstacle.mask(self.grid, self.dim)

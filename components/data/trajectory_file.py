@@ -16,8 +16,7 @@ Example, the ECG data of Hess et al. (ICML 2023), a 5-d delay embedding (see spe
       path: ../shared/data/dsr/ECG_pecuzal_5d_train.npy
       test_path: ../shared/data/dsr/ECG_pecuzal_5d_test.npy
 
-The dataset cache is keyed by the data section (the path, not the file's content): after changing
-a file in place, delete the cached dataset (``paths.cache``) or use a new file name.
+The files' contents are part of the dataset's cache key: a file changed in place is read again.
 """
 
 from __future__ import annotations
@@ -102,6 +101,9 @@ class TrajectoryFileData(DataConfig):
 
     def split_sizes(self) -> dict[str, int]:
         return {"train": 1, "val": 1, "test": 1}
+
+    def input_files(self) -> list[str]:
+        return [path for path in (self.path, self.test_path) if path]
 
     def _read(self, path: str, spec_path: str) -> np.ndarray:
         from sciml.pipelines.errors import SpecError

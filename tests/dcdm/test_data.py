@@ -6,7 +6,7 @@ import pytest
 
 from sciml.components.data.poisson import Obstacle, PoissonData, held_out_rhs
 from sciml.components.solvers.stencil import StencilOperator, fluid_regions
-from sciml.pipelines.datasets import read_arrays, read_shared, sample_seeds
+from sciml.pipelines.datasets import dataset_key, read_arrays, read_shared, sample_seeds
 
 
 def _data(**kw):
@@ -64,6 +64,11 @@ def test_obstacles_scale_with_the_grid_and_load_from_file(tmp_path):
     np.testing.assert_array_equal(Obstacle(kind="file", path=str(tmp_path / "m.npy")).mask(9, 2), mask)
     with pytest.raises(ValueError, match="shape"):
         Obstacle(kind="file", path=str(tmp_path / "m.npy")).mask(8, 2)
+    # a mask file rewritten with another obstacle is another dataset
+    from_file = _data(grid=9, obstacle=Obstacle(kind="file", path=str(tmp_path / "m.npy")))
+    key = dataset_key(from_file, 0)
+    np.save(tmp_path / "m.npy", Obstacle(kind="sphere", centre=[0.5, 0.4]).mask(9, 2))
+    assert dataset_key(from_file, 0) != key
     # the benchmark ball in fractions of the grid is the ball in cells
     from sciml.components.solvers.geometry import benchmark_ball
 
