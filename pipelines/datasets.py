@@ -24,14 +24,17 @@ With a pipe each, a dead worker is an end-of-file for this process and an error.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import itertools
 import json
 import multiprocessing
 import os
+import pickle
 import signal
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -209,8 +212,8 @@ def _in_order(pipes: list[Connection], ranges: list[tuple[int, int]]) -> Iterato
             raise RuntimeError(
                 f"generation worker {k % count} died (killed? out of memory?) while making samples [{bounds[0]}, {bounds[1]})"
             ) from None
-        if isinstance(batch, Exception):
-            raise batch
+        if isinstance(batch, _Failure):
+            raise batch.error from WorkerTraceback(batch.traceback)
         if k + _AHEAD * count < len(ranges):
             pipe.send(ranges[k + _AHEAD * count])
         yield batch
@@ -235,9 +238,30 @@ def _serve(pipe: Connection, job: tuple[DataConfig, int, str, dict[str, np.ndarr
         try:
             batch = _sample(*job, bounds)
         except Exception as error:  # noqa: BLE001 - the parent raises it
-            pipe.send(error)
+            pipe.send(_Failure.of(error))
         else:
             pipe.send(batch)
+
+
+class WorkerTraceback(Exception):
+    """The traceback of an exception raised in a generation worker, as text (the cause of its copy here)."""
+
+
+@dataclasses.dataclass
+class _Failure:
+    """An exception raised in a worker and its traceback, as sent back to the parent."""
+
+    error: Exception
+    traceback: str
+
+    @classmethod
+    def of(cls, error: Exception) -> _Failure:
+        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        try:
+            pickle.loads(pickle.dumps(error))
+        except Exception:  # noqa: BLE001 - whatever does not survive the pipe is sent as its message
+            error = RuntimeError(f"{type(error).__name__}: {error}")
+        return cls(error, text)
 
 
 def _sample(

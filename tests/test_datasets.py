@@ -121,15 +121,24 @@ def test_workers_write_the_same_arrays_as_one_process(tmp_path: Path) -> None:
 
 
 def test_worker_crash_leaves_nothing_complete(tmp_path: Path) -> None:
+    class Unpicklable(Exception):  # a local class: pickle cannot send it back as it is
+        pass
+
     class Crashing(Batched):
+        error: ClassVar[type[Exception]] = RuntimeError
+
         def sample(self, split, seeds, shared):
             if split == "train" and len(seeds) < 3:  # the last, short batch of the split
-                raise RuntimeError("worker crashed")
+                raise Crashing.error("worker crashed")
             return super().sample(split, seeds, shared)
 
-    with pytest.raises(RuntimeError, match="worker crashed"):
-        ensure_dataset(Crashing(n=10), 0, tmp_path, workers=2)
-    assert [p.name for p in next(tmp_path.iterdir()).iterdir()] == [], "no split file, no temporary file"
+    with pytest.raises(RuntimeError, match="worker crashed") as raised:
+        ensure_dataset(Crashing(n=10), 0, tmp_path / "a", workers=2)
+    assert 'raise Crashing.error("worker crashed")' in str(raised.value.__cause__), "the worker's traceback comes along"
+    assert [p.name for p in next((tmp_path / "a").iterdir()).iterdir()] == [], "no split file, no temporary file"
+    Crashing.error = Unpicklable
+    with pytest.raises(RuntimeError, match="^Unpicklable: worker crashed$"):
+        ensure_dataset(Crashing(n=10), 0, tmp_path / "b", workers=2)
 
 
 def test_a_worker_killed_while_sending_stops_generation_with_an_error(tmp_path: Path) -> None:
