@@ -141,10 +141,11 @@ def test_signal_stops_training_resumably_with_a_failing_exit_code(signum: int, t
 SLOW_DATA = {"kind": "darcy", "resolution": 64, "train": 20000, "val": 8, "test": 8}
 
 
-def _stop_while_generating(process, cache: Path, signum: int) -> str:
-    """Send ``signum`` once ``process`` writes a split of SLOW_DATA into ``cache``; returns its stderr."""
+def _stop_while_generating(process, cache: Path, signum: int, group: bool = False) -> str:
+    """Send ``signum`` (to the process, or its whole process group) once ``process`` writes a split of
+    SLOW_DATA into ``cache``; returns its stderr."""
     generating = wait_until(process, lambda: bool(list(cache.glob("darcy-*/.*.tmp.h5"))), timeout=120)
-    stderr = stop(process, signum)
+    stderr = stop(process, signum, pid=-process.pid if group else None)
     assert generating, ("the split was not being written when the signal was sent", stderr[-2000:])
     return stderr
 
@@ -174,11 +175,17 @@ def test_signal_while_a_resumed_run_generates_marks_it_interrupted_and_leaves_no
     assert (run / "checkpoints" / "last.ckpt").is_file()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_signal_while_generating_says_what_is_kept_and_leaves_no_partial_split(signum: int, tiny_spec: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "signum, workers, group",
+    [(signal.SIGTERM, 1, False), (signal.SIGINT, 1, False), (signal.SIGTERM, 2, True), (signal.SIGINT, 2, True)],
+    ids=["SIGTERM", "SIGINT", "SIGTERM-to-the-group-2-workers", "SIGINT-to-the-group-2-workers"],
+)
+def test_signal_while_generating_says_what_is_kept_and_leaves_no_partial_split(
+    signum: int, workers: int, group: bool, tiny_spec: Path, tmp_path: Path
+) -> None:
     cache = tmp_path / "cache"
-    process = start("generate", tiny_spec, f"data={json.dumps(SLOW_DATA)}")
-    stderr = _stop_while_generating(process, cache, signum)
+    process = start("generate", tiny_spec, f"data={json.dumps(SLOW_DATA)}", f"generate.workers={workers}")
+    stderr = _stop_while_generating(process, cache, signum, group)
     assert process.returncode == 128 + signum, stderr[-2000:]
     line = stderr.strip().splitlines()[-1]
     assert line.startswith("error: terminated (SIGTERM)" if signum == signal.SIGTERM else "error: interrupted"), line
