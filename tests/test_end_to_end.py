@@ -114,15 +114,21 @@ def test_divergence_exits_1_and_marks_the_run_failed(tiny_spec: Path, tmp_path: 
     assert (run / "spec.yaml").exists() and not (run / "metrics.json").exists()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_signal_stops_training_resumably_with_a_failing_exit_code(signum: int, tiny_spec: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "signum, loader_workers, group",
+    [(signal.SIGTERM, 0, False), (signal.SIGINT, 0, False), (signal.SIGTERM, 2, True)],
+    ids=["SIGTERM", "SIGINT", "SIGTERM-to-the-group-2-loader-workers"],
+)
+def test_signal_stops_training_resumably_with_a_failing_exit_code(
+    signum: int, loader_workers: int, group: bool, tiny_spec: Path, tmp_path: Path
+) -> None:
     import torch
 
     run = tmp_path / "sig"
-    process = start("train", tiny_spec, "train.max_epochs=100000", "--run-dir", run)
+    process = start("train", tiny_spec, "train.max_epochs=100000", f"train.num_workers={loader_workers}", "--run-dir", run)
     last = run / "checkpoints" / "last.ckpt"
     wait_until(process, last.exists, timeout=300)
-    stderr = stop(process, signum)
+    stderr = stop(process, signum, pid=-process.pid if group else None)
     state = _state(run)
     assert process.returncode == 128 + signum, (state, stderr[-2000:])
     assert stderr.strip().splitlines()[-1] == f"error: {state['error']}", stderr[-2000:]

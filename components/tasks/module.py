@@ -9,10 +9,13 @@ same optimizer steps as a run on one.
 
 from __future__ import annotations
 
+import functools
 import os
+import signal
 
 import lightning as L
 import torch
+from lightning.fabric.utilities.seed import pl_worker_init_function
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from sciml.pipelines.errors import DivergedError, SpecError
@@ -60,6 +63,7 @@ class TaskModule(L.LightningModule):
             sampler=sampler,
             num_workers=workers,
             persistent_workers=workers > 0,
+            worker_init_fn=functools.partial(_start_loader_worker, rank=self.global_rank) if workers else None,
         )
 
     def train_dataloader(self) -> DataLoader:
@@ -115,3 +119,11 @@ def relative_l2(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     norm = target.flatten(1).norm(dim=1)
     return diff / torch.where(norm > 0, norm, torch.ones_like(norm))
 
+
+
+def _start_loader_worker(worker_id: int, rank: int) -> None:
+    """A DataLoader worker's start: Lightning's per-worker seeding, and SIGTERM ignored. A stop is the
+    training process's to handle (it ends its workers itself); a worker killed by a SIGTERM sent to the
+    whole process group, as Slurm sends it, made the run fail instead of stopping resumably."""
+    pl_worker_init_function(worker_id, rank)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
