@@ -64,10 +64,11 @@ def _rank_of(pid: int) -> int | None:
     return ranks[0] if ranks else None
 
 
-@pytest.mark.parametrize("rank", [0, 1], ids=["to-rank-0", "to-rank-1-only"])
-def test_sigterm_stops_every_rank_after_the_same_step_resumably(rank: int, tmp_path: Path) -> None:
+@pytest.mark.parametrize("rank", [0, 1, None], ids=["to-rank-0", "to-rank-1-only", "to-the-process-group"])
+def test_sigterm_stops_every_rank_after_the_same_step_resumably(rank: int | None, tmp_path: Path) -> None:
     """Rank 0 signalled: what a scheduler does to the launching process. Rank 1 alone: a preempted node
-    of a multi-node run. Either way every rank stops, exits 143, and the run can be resumed."""
+    of a multi-node run. The whole process group: Slurm's preemption of a job step. Every rank stops,
+    exits 143, and the run can be resumed."""
     spec = tmp_path / "ddp.yaml"
     spec.write_text(SPEC)
     run = tmp_path / "two"
@@ -76,8 +77,11 @@ def test_sigterm_stops_every_rank_after_the_same_step_resumably(rank: int, tmp_p
         wait_until(process, (run / "checkpoints" / "last.ckpt").exists, timeout=300)
         pids = [int(pid) for pid in _pids_of(run)]
         assert len(pids) == 2 and process.pid in pids, pids
-        target = next(pid for pid in pids if (_rank_of(pid) or 0) == rank)
-        assert (target == process.pid) == (rank == 0)
+        if rank is None:
+            target = -process.pid  # the group the command started (start() gives it its own session)
+        else:
+            target = next(pid for pid in pids if (_rank_of(pid) or 0) == rank)
+            assert (target == process.pid) == (rank == 0)
         stderr = stop(process, signal.SIGTERM, pid=target)
         time.sleep(1)
         survivors = _pids_of(run)
