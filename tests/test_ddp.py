@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from sciml_testing import sciml, start, stop, wait_until
+from sciml_testing import SCIML, sciml, start, stop, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -42,9 +42,19 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path: Path) -> N
     assert single.returncode == 0, single.stderr[-3000:]
     double = sciml("run", spec, "trainer.devices=2", "trainer.strategy=ddp", "--run-dir", tmp_path / "two")
     assert double.returncode == 0, double.stderr[-3000:]
+    # an external launcher starts every rank itself (as on a cluster): the same run
+    torchrun = Path(SCIML).with_name("torchrun")
+    launched = subprocess.run(
+        [torchrun, "--standalone", "--nproc_per_node=2", SCIML, "run", spec, "trainer.devices=2", "trainer.strategy=ddp",
+         "--run-dir", tmp_path / "torchrun"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert launched.returncode == 0, launched.stderr[-3000:]
 
-    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["cache", "one", "two"], "one run dir per run"
-    one, two = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("one", "two"))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["cache", "one", "torchrun", "two"], "one run dir per run"
+    one, two, three = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("one", "two", "torchrun"))
+    two["train"].pop("seconds"), three["train"].pop("seconds")
+    assert three == two, "torchrun: the same run, to the last digit, as with Lightning's launcher"
     assert two["train"]["world_size"] == 2 and one["train"]["world_size"] == 1
     assert two["train"]["steps"] == one["train"]["steps"] == 6 * 4
     # Validation metrics are reduced over both ranks (8 samples each) before they are logged and checkpointed.
