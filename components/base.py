@@ -242,6 +242,11 @@ class EvaluationConfig(Component):
         """
         return []
 
+    def input_files(self) -> list[str]:
+        """The files :meth:`evaluate` reads besides the run and its dataset, as the spec gives them:
+        dependencies of the DVC evaluate stage."""
+        return []
+
 
 @dataclass(frozen=True)
 class DatasetFiles:

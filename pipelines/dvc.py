@@ -10,7 +10,8 @@ For a spec ``specs/x.yaml`` (stage names and paths use the file's stem ``x``) an
                 params model, task, train, trainer, seed        deps data; outs results/x/train
     x-evaluate  sciml dvc evaluate specs/x.yaml paths.cache=... --trained results/x/train
                     --run-dir results/x/evaluate --metrics results/x/metrics.json
-                params evaluate                                 deps data, train; outs results/x/evaluate
+                params evaluate                                 deps data, train, files the evaluators read;
+                                                                outs results/x/evaluate
                 metrics results/x/metrics.json (cache: false)
 
 The outputs live outside ``runs/`` (which git ignores) because ``metrics.json`` is committed to git
@@ -112,7 +113,7 @@ def stages_for(spec_file: str | Path) -> tuple[dict[str, Any], list[dict[str, An
                 f"sciml dvc evaluate {spec_text} {cache} --trained {paths['train']} "
                 f"--run-dir {paths['evaluate']} --metrics {paths['metrics']}"
             ),
-            "deps": [paths["data"], paths["train"]],
+            "deps": [paths["data"], paths["train"], *(path for evaluator in spec.evaluate for path in evaluator.input_files())],
             "params": params("evaluate"),
             "outs": [paths["evaluate"]],
             "metrics": [{paths["metrics"]: {"cache": False}}],

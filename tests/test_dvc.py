@@ -51,7 +51,7 @@ def test_stages_read_exactly_their_sections(tmp_path: Path) -> None:
     assert "{" not in body and "[" not in body, "block-style YAML only"
 
 
-def test_the_generate_stage_depends_on_the_files_the_data_reads(tmp_path: Path) -> None:
+def test_stages_depend_on_the_files_the_data_and_the_evaluators_read(tmp_path: Path) -> None:
     measured = (ROOT / "specs" / "ecg-gtf.yaml").read_text()
     measured = measured.replace("../shared/data/dsr/ECG_pecuzal_5d_train.npy", "data/series.npy")
     _spec(tmp_path, "measured", measured.replace("../shared/data/dsr/ECG_pecuzal_5d_test.npy", "../outside/test.npy"))
@@ -59,6 +59,13 @@ def test_the_generate_stage_depends_on_the_files_the_data_reads(tmp_path: Path) 
     stages = yaml.safe_load(dvc.render(["specs/measured.yaml", "specs/tiny.yaml"]))["stages"]
     assert stages["measured-generate"]["deps"] == ["data/series.npy", "../outside/test.npy"]
     assert "deps" not in stages["tiny-generate"], "generated data reads no file"
+
+    # an obstacle mask file the Krylov evaluation generalizes to
+    poisson = (ROOT / "specs" / "dcdm-poisson2d.yaml").read_text()
+    poisson = poisson.replace("obstacle: {kind: blobs, count: 3, seed: 5}", "obstacle: {kind: file, path: masks/unseen.npy}")
+    _spec(tmp_path, "poisson", poisson)
+    evaluate = yaml.safe_load(dvc.render(["specs/poisson.yaml"]))["stages"]["poisson-evaluate"]
+    assert evaluate["deps"] == ["results/poisson/data", "results/poisson/train", "masks/unseen.npy"]
 
 
 def test_write_merges_and_check_detects_changes(tmp_path: Path) -> None:

@@ -77,6 +77,9 @@ class KrylovEvaluationConfig(EvaluationConfig):
     def plot_tables(self) -> list[tuple[str, str, str | list[str]]]:
         return [(f"{self.prefix}_residuals.csv", "iteration", "rel_residual")]
 
+    def input_files(self) -> list[str]:
+        return [case.obstacle.path for case in self.generalize if case.obstacle is not None and case.obstacle.kind == "file"]
+
     def evaluate(self, context: EvaluationContext) -> dict[str, float]:
         import numpy as np
 
