@@ -166,6 +166,7 @@ def _batches(
 
 
 _AHEAD = 2  # ranges queued per worker, so that it starts the next while this process writes the last
+_STOPS = {signal.SIGTERM, signal.SIGINT}
 
 
 @contextlib.contextmanager
@@ -175,9 +176,9 @@ def _worker_pipes(count: int, job: tuple[DataConfig, int, str, dict[str, np.ndar
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     processes, pipes = [], []
-    # the workers start with SIGTERM blocked, so that one signalled before it gets its default action in
-    # _serve neither runs this process's handler nor is lost; here it waits until the workers exist
-    unblocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    # the workers start with SIGTERM and SIGINT blocked, so that one signalled before _serve sets their
+    # actions neither runs this process's handlers nor is lost; here they wait until the workers exist
+    unblocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
     try:
         for _ in range(count):
             ours, theirs = context.Pipe()
@@ -226,7 +227,7 @@ def _serve(pipe: Connection, job: tuple[DataConfig, int, str, dict[str, np.ndarr
     ignored here, SIGTERM ends the worker."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
     os.environ["OMP_NUM_THREADS"] = "1"
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
