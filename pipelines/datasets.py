@@ -50,15 +50,20 @@ from sciml.pipelines.errors import user_path
 SPLIT_INDEX = {"train": 0, "val": 1, "test": 2}
 
 
-def dataset_key(data: DataConfig, seed: int) -> str:
+def dataset_key(data: DataConfig, seed: int, digests: dict[str, str | None] | None = None) -> str:
     """Content hash of what determines the arrays: the data section, the seed, the generator version
-    and the contents of the files it reads (:meth:`~sciml.components.base.DataConfig.input_files`)."""
+    and the contents of the files it reads (``digests``, default :func:`input_digests`)."""
     payload = {"data": data.model_dump(mode="json"), "seed": seed, "version": type(data).version}
-    files = data.input_files()
-    if files:  # only then, so that the keys of generated datasets do not change
-        payload["files"] = {path: file_digest(path) for path in files}
+    digests = input_digests(data) if digests is None else digests
+    if digests:  # only then, so that the keys of generated datasets do not change
+        payload["files"] = digests
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
     return digest[:16]
+
+
+def input_digests(data: DataConfig) -> dict[str, str | None]:
+    """:func:`file_digest` of each of :meth:`~sciml.components.base.DataConfig.input_files`, by path."""
+    return {path: file_digest(path) for path in data.input_files()}
 
 
 def file_digest(path: str | Path) -> str | None:
@@ -74,9 +79,9 @@ def file_digest(path: str | Path) -> str | None:
     return digest.hexdigest()
 
 
-def dataset_dir(cache: str | Path, data: DataConfig, seed: int) -> Path:
+def dataset_dir(cache: str | Path, data: DataConfig, seed: int, digests: dict[str, str | None] | None = None) -> Path:
     """``<cache>/<kind>-<key>``."""
-    return Path(cache) / f"{data.kind}-{dataset_key(data, seed)}"
+    return Path(cache) / f"{data.kind}-{dataset_key(data, seed, digests)}"
 
 
 def sample_seeds(seed: int, split: str, start: int, stop: int) -> list[np.random.SeedSequence]:
@@ -97,7 +102,8 @@ def ensure_dataset(
 
     Returns the files and whether anything was generated.
     """
-    root = dataset_dir(cache, data, seed)
+    digests = input_digests(data)  # read once: the key and the split files record the same bytes
+    root = dataset_dir(cache, data, seed, digests)
     sizes = data.split_sizes()
     files = {split: root / f"{split}.h5" for split in sizes}
     missing = [split for split, path in files.items() if not path.exists()]
@@ -106,7 +112,7 @@ def ensure_dataset(
             root.mkdir(parents=True, exist_ok=True)
         shared = data.setup(seed)
         for split in missing:
-            _write_split(data, seed, split, sizes[split], shared, files[split], progress, workers)
+            _write_split(data, seed, split, sizes[split], shared, files[split], progress, workers, digests)
     return DatasetFiles(root=root, splits=files, key=root.name), bool(missing)
 
 
@@ -119,12 +125,13 @@ def _write_split(
     path: Path,
     progress: Progress | None,
     workers: int,
+    digests: dict[str, str | None],
 ) -> None:
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.h5")
     ranges = [(start, min(count, start + data.batch_size)) for start in range(0, count, data.batch_size)]
     try:
         with _batches(data, seed, split, shared, ranges, workers) as batches, h5py.File(tmp, "w") as handle:
-            _write_attributes(handle, data, seed, split, count)
+            _write_attributes(handle, data, seed, split, count, digests)
             for name, array in shared.items():
                 handle.create_dataset(f"shared/{name}", data=array)
             docs = data.describe_arrays()
@@ -272,7 +279,9 @@ def _sample(
     return data.sample(split, sample_seeds(seed, split, *bounds), shared)
 
 
-def _write_attributes(handle: h5py.File, data: DataConfig, seed: int, split: str, count: int) -> None:
+def _write_attributes(
+    handle: h5py.File, data: DataConfig, seed: int, split: str, count: int, digests: dict[str, str | None]
+) -> None:
     handle.attrs.update(
         {
             "generator": data.kind,
@@ -285,8 +294,8 @@ def _write_attributes(handle: h5py.File, data: DataConfig, seed: int, split: str
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
     )
-    if data.input_files():
-        handle.attrs["input_files"] = json.dumps({path: file_digest(path) for path in data.input_files()}, sort_keys=True)
+    if digests:
+        handle.attrs["input_files"] = json.dumps(digests, sort_keys=True)
 
 
 def read_arrays(path: str | Path, names: list[str] | None = None) -> dict[str, np.ndarray]:

@@ -91,6 +91,7 @@ def stages_for(spec_file: str | Path) -> tuple[dict[str, Any], list[dict[str, An
         raise SpecError(f"{spec_text}: the file name must be letters, digits, '_' or '-' (it names the DVC stages)")
     names, paths = stage_names(stem), spec_paths(stem)
     cache = f"paths.cache={paths['data']}"
+    data_files = spec.data.input_files()
 
     def params(stage: str) -> list[dict[str, list[str]]]:
         return [{spec_text: list(STAGE_PARAMS[stage])}]
@@ -98,7 +99,7 @@ def stages_for(spec_file: str | Path) -> tuple[dict[str, Any], list[dict[str, An
     stages = {
         names["generate"]: {
             "cmd": f"sciml generate {spec_text} {cache}",
-            **({"deps": spec.data.input_files()} if spec.data.input_files() else {}),
+            **({"deps": data_files} if data_files else {}),
             "params": params("generate"),
             "outs": [paths["data"]],
         },

@@ -55,10 +55,14 @@ def wait_until(process: subprocess.Popen, ready: Callable[[], bool], timeout: fl
     return ready()
 
 
-def stop(process: subprocess.Popen, signum: int, pid: int | None = None, timeout: int = 120) -> str:
-    """Send ``signum`` (to ``pid``, default the process) and wait; returns stderr. A process that has not
+def stop(process: subprocess.Popen, signum: int, pid: int | None = None, group: bool = False, timeout: int = 120) -> str:
+    """Send ``signum`` (to ``pid``, default the process; with ``group`` to the whole process group it
+    started, as Slurm or ``kill -- -PGID`` would) and wait; returns stderr. A process that has not
     exited after ``timeout`` seconds is killed, with its group, and the test fails showing its stderr."""
-    os.kill(pid or process.pid, signum)
+    if group:
+        os.killpg(process.pid, signum)
+    else:
+        os.kill(pid or process.pid, signum)
     try:
         return process.communicate(timeout=timeout)[1]
     except subprocess.TimeoutExpired:

@@ -128,7 +128,7 @@ def test_signal_stops_training_resumably_with_a_failing_exit_code(
     process = start("train", tiny_spec, "train.max_epochs=100000", f"train.num_workers={loader_workers}", "--run-dir", run)
     last = run / "checkpoints" / "last.ckpt"
     wait_until(process, last.exists, timeout=300)
-    stderr = stop(process, signum, pid=-process.pid if group else None)
+    stderr = stop(process, signum, group=group)
     state = _state(run)
     assert process.returncode == 128 + signum, (state, stderr[-2000:])
     assert stderr.strip().splitlines()[-1] == f"error: {state['error']}", stderr[-2000:]
@@ -151,7 +151,7 @@ def _stop_while_generating(process, cache: Path, signum: int, group: bool = Fals
     """Send ``signum`` (to the process, or its whole process group) once ``process`` writes a split of
     SLOW_DATA into ``cache``; returns its stderr."""
     generating = wait_until(process, lambda: bool(list(cache.glob("darcy-*/.*.tmp.h5"))), timeout=120)
-    stderr = stop(process, signum, pid=-process.pid if group else None)
+    stderr = stop(process, signum, group=group)
     assert generating, ("the split was not being written when the signal was sent", stderr[-2000:])
     return stderr
 

@@ -120,7 +120,6 @@ def relative_l2(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return diff / torch.where(norm > 0, norm, torch.ones_like(norm))
 
 
-
 def _start_loader_worker(worker_id: int, rank: int) -> None:
     """A DataLoader worker's start: Lightning's per-worker seeding, and SIGTERM ignored. A stop is the
     training process's to handle (it ends its workers itself); a worker killed by a SIGTERM sent to the
