@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from sciml.pipelines.errors import DivergedError, Interrupted, SpecError, raise_on_sigterm, user_path
+from sciml.pipelines.errors import DivergedError, Interrupted, SpecError, handle_stop_signals, user_path
 
 app = typer.Typer(
     add_completion=False,
@@ -205,7 +205,7 @@ def main() -> None:
     """Console-script entry point: maps domain exceptions to exit codes."""
     from sciml.pipelines.registry import RegistryError
 
-    raise_on_sigterm()
+    handle_stop_signals()
     try:
         app()
     except (SpecError, RegistryError) as error:

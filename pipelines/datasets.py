@@ -45,7 +45,7 @@ import numpy as np
 
 import sciml
 from sciml.components.base import DataConfig, DatasetFiles
-from sciml.pipelines.errors import user_path
+from sciml.pipelines.errors import raise_lost_stop, user_path
 
 SPLIT_INDEX = {"train": 0, "val": 1, "test": 2}
 
@@ -149,6 +149,7 @@ def _write_split(
                     handle[name][start:stop] = array
                 if progress:
                     progress(split, stop, count)
+                raise_lost_stop()
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -4,7 +4,7 @@
 (``sciml generate|train|evaluate``) that ``dvc.yaml`` calls. Bad input raises
 :class:`~sciml.pipelines.errors.SpecError` before anything is written. A stop by Ctrl+C surfaces as
 :class:`~sciml.pipelines.errors.Interrupted`; SIGTERM does so outside the training loops only after
-:func:`~sciml.pipelines.errors.raise_on_sigterm`, which the CLI calls (a Python caller may too).
+:func:`~sciml.pipelines.errors.handle_stop_signals`, which the CLI calls (a Python caller may too).
 """
 
 from __future__ import annotations

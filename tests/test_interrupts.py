@@ -1,4 +1,4 @@
-"""SIGTERM handling of the console script's process: ``sciml.pipelines.errors.raise_on_sigterm``."""
+"""Stop signals in the console script's process: ``sciml.pipelines.errors.handle_stop_signals``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 # A SIGTERM whose handler runs inside a weakref callback, where Python drops exceptions, then plain work.
 SCRIPT = """
 import os, signal, sys, time, weakref
-from sciml.pipelines.errors import Interrupted, raise_on_sigterm
+from sciml.pipelines.errors import Interrupted, handle_stop_signals
 if sys.argv[1] == "installed":
-    raise_on_sigterm()
+    handle_stop_signals()
 else:
     signal.signal(signal.SIGTERM, lambda n, f: (_ for _ in ()).throw(Interrupted("terminated (SIGTERM)", n)))
 
@@ -48,3 +48,32 @@ def test_a_sigterm_dropped_in_a_weakref_callback_is_delivered_again(handler: str
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["stopped: terminated (SIGTERM)", "cleaned up"], result
     assert "Exception ignored" not in result.stderr
+
+
+# A stop whose exception library code swallows (as a Cython module's import did with a Ctrl+C), then a
+# loop that checks between its steps.
+SWALLOWED = """
+import os, signal, sys, time
+from sciml.pipelines.errors import Interrupted, handle_stop_signals, raise_lost_stop
+handle_stop_signals()
+try:
+    os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+    time.sleep(1)  # the handler runs here
+except BaseException:
+    pass  # swallowed
+print("went on")
+try:
+    raise_lost_stop()
+    print("not stopped")
+except (Interrupted, KeyboardInterrupt) as stop:
+    print("stopped:", type(stop).__name__)
+raise_lost_stop()  # raised once
+print("checked again")
+"""
+
+
+@pytest.mark.parametrize("name, stop", [("SIGINT", "KeyboardInterrupt"), ("SIGTERM", "Interrupted")])
+def test_a_stop_that_library_code_swallowed_is_raised_at_the_next_check(name: str, stop: str) -> None:
+    result = subprocess.run([sys.executable, "-c", SWALLOWED, name], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["went on", f"stopped: {stop}", "checked again"], result
