@@ -35,6 +35,15 @@ from sciml.components.models.kernel_scaling import conv as scaled_conv
 PADDING_MODES = {"dirichlet": "zeros", "periodic": "circular", "neumann": "reflect"}
 
 
+def padding_mode(model: str, ndim: int, boundary: str) -> str:
+    """The convolution padding mode for ``boundary``, checking that ``model`` supports ``ndim`` (1 or 2)."""
+    if ndim not in (1, 2):
+        raise ValueError(f"{model} supports 1 or 2 spatial dimensions, got {ndim}")
+    if boundary not in PADDING_MODES:
+        raise ValueError(f"boundary must be one of {sorted(PADDING_MODES)}, got {boundary!r}")
+    return PADDING_MODES[boundary]
+
+
 def conv(ndim: int, cin: int, cout: int, padding_mode: str, stride: int = 1, bias: bool = False) -> nn.Module:
     """A 3-point-per-axis convolution (bias-free by default: a linear operator); keeps ``ceil(n / stride)`` points."""
     cls = (nn.Conv1d, nn.Conv2d)[ndim - 1]
@@ -136,11 +145,7 @@ class MgNO(nn.Module):
         reference_resolution: int | None = None,
     ):
         super().__init__()
-        if ndim not in (1, 2):
-            raise ValueError(f"MgNO supports 1 or 2 spatial dimensions, got {ndim}")
-        if boundary not in PADDING_MODES:
-            raise ValueError(f"boundary must be one of {sorted(PADDING_MODES)}, got {boundary!r}")
-        mode = PADDING_MODES[boundary]
+        mode = padding_mode("MgNO", ndim, boundary)
         pointwise = (nn.Conv1d, nn.Conv2d)[ndim - 1]
         channels = [in_channels] + [width] * (layers - 1)
         self.cycles = nn.ModuleList(VCycle(ndim, c, width, list(pre_smoothing), list(post_smoothing), mode) for c in channels)

@@ -17,7 +17,7 @@ from torch import nn
 
 from sciml.components.models.kernel_scaling import Scales, scales_for
 from sciml.components.models.kernel_scaling import conv as scaled_conv
-from sciml.components.models.mgno_net import PADDING_MODES, conv
+from sciml.components.models.mgno_net import conv, padding_mode
 
 
 class DoubleConv(nn.Module):
@@ -60,11 +60,7 @@ class UNet(nn.Module):
         reference_resolution: int | None = None,
     ):
         super().__init__()
-        if ndim not in (1, 2):
-            raise ValueError(f"UNet supports 1 or 2 spatial dimensions, got {ndim}")
-        if boundary not in PADDING_MODES:
-            raise ValueError(f"boundary must be one of {sorted(PADDING_MODES)}, got {boundary!r}")
-        mode = PADDING_MODES[boundary]
+        mode = padding_mode("UNet", ndim, boundary)
         self.ndim = ndim
         widths = [width * 2**i for i in range(levels)]
         self.encoders = nn.ModuleList(

@@ -29,6 +29,12 @@ def test_output_shape_at_several_resolutions(name, boundary, ndim, sizes):
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_unsupported_dimension_is_refused(name):
+    with pytest.raises(ValueError, match="supports 1 or 2 spatial dimensions, got 3"):
+        CONFIGS[name]("dirichlet").build(in_channels=1, out_channels=1, ndim=3)
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_gradient_reaches_every_parameter(name):
     torch.manual_seed(0)
     model = CONFIGS[name]("dirichlet").build(in_channels=1, out_channels=1, ndim=2)
