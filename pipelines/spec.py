@@ -12,6 +12,7 @@ import difflib
 import functools
 import os
 import re
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -431,12 +432,21 @@ def _allowed_keys(cls: type[BaseModel], raw: Any, loc: tuple[Any, ...]) -> list[
         if section:
             kind = node.get("kind") if isinstance(node, dict) else None
             model = registry.kinds(_group_of(loc)).get(kind)
+        elif i == 0 and part == "evaluate":
+            continue  # a list of components: the next part is the index, whose kind picks the class
         elif isinstance(part, str) and model is not None and part in model.model_fields:
-            annotation = model.model_fields[part].annotation
-            model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+            model = _model_in(model.model_fields[part].annotation)
         if model is None:
             return []
     return list(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model class of a field typed ``M``, ``M | None`` or ``list[M]`` (``None`` for anything else)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    models = [m for m in map(_model_in, typing.get_args(annotation)) if m is not None]
+    return models[0] if len(models) == 1 else None
 
 
 def _has(node: dict | list, part: Any) -> bool:
