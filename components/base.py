@@ -169,6 +169,11 @@ class DataConfig(Component):
         """Meaning, shape and units of each array :meth:`sample` returns; stored as HDF5 attributes."""
         return {}
 
+    def grid_dims(self) -> int | None:
+        """Grid axes of the field arrays (those after sample and channel) where the spec fixes them, so that
+        tasks can check a spec before any data exists; ``None``: not known until the files are read."""
+        return None
+
     def input_files(self) -> list[str]:
         """The files the arrays are read from, as the spec gives them: their contents are part of the
         cache key (a file changed in place is read again) and dependencies of the DVC generate stage."""

@@ -58,6 +58,7 @@ OVERRIDE_CASES = [
     (["model.width=false"], ["model.width", "true/false"]),
     (["evaluate.0.band_edges=[4, true]"], ["evaluate[0].band_edges[1]", "true/false", "got true"]),
     (["trainer.limit_train_batches=2.5"], ["trainer.limit_train_batches", "fraction <= 1.0", "2.5"]),
+    (["data.dim=1", "task.transpose=true"], ["task.transpose", "square 2D grids", "'poisson_field' makes 1D fields"]),
     (["evaluate.0.splt=[test]"], ["evaluate[0].splt", "did you mean 'splits'", "allowed: kind, name, splits"]),
     (["data.kind=poisson", "data.grid=8", "task.kind=dcdm", "model={kind: dcdm}", "evaluate=[{kind: krylov, generalize: [{name: g, grdi: 16}]}]"],
      ["evaluate[0].generalize[0].grdi", "did you mean 'grid'"]),

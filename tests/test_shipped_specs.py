@@ -47,3 +47,21 @@ def test_field_models_build_from_defaults_and_keep_the_grid() -> None:
             continue
         net = cls.model_validate({"kind": kind}).build(in_channels=1, out_channels=1, ndim=2)
         assert net(torch.randn(2, 1, 32, 32)).shape == (2, 1, 32, 32), kind
+
+
+def test_field_generators_make_the_grid_dimensions_they_declare() -> None:
+    import numpy as np
+
+    checked = []
+    for kind, cls in registry.kinds("data").items():
+        if cls.role != "fields" or not _all_defaulted(cls) or "resolution" not in cls.model_fields:
+            continue
+        cheap = {"navier_stokes": {"record_interval": 0.01, "input_steps": 2, "output_steps": 1}}.get(kind, {})
+        config = cls.model_validate({"kind": kind, "resolution": 8, **cheap})
+        if config.grid_dims() is None:
+            continue
+        seeds = np.random.SeedSequence(0).spawn(2)
+        arrays = config.sample("train", seeds, config.setup(0))
+        assert {key: a.ndim - 2 for key, a in arrays.items()} == dict.fromkeys(arrays, config.grid_dims()), kind
+        checked.append(kind)
+    assert {"burgers", "darcy", "helmholtz", "navier_stokes", "poisson_field"} <= set(checked)

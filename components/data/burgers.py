@@ -48,6 +48,9 @@ class BurgersData(PDEFamilyData):
             out["trajectory"] = np.concatenate([u0[:, None], u], axis=1).astype(np.float32)
         return out
 
+    def grid_dims(self) -> int:
+        return 1
+
     def describe_arrays(self) -> dict[str, str]:
         arrays = {
             "x": f"initial condition u0, (sample, 1, n) at x_j = j/n, n = {self.resolution}",

@@ -44,6 +44,9 @@ class DarcyData(PDEFamilyData):
         u = solve_darcy(a, 1.0, self.face_mean)
         return {"x": a[:, None].astype(np.float32), "y": u[:, None].astype(np.float32)}
 
+    def grid_dims(self) -> int:
+        return 2
+
     def describe_arrays(self) -> dict[str, str]:
         return {
             "x": f"coefficient a ({self.high} / {self.low}), (sample, 1, n, n) on the vertex grid i/(n-1), n = {self.resolution}",

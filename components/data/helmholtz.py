@@ -61,6 +61,9 @@ class HelmholtzData(PDEFamilyData):
         u = np.stack([solve_helmholtz((self.omega / speed) ** 2, source) for speed in c])
         return {"x": c[:, None].astype(np.float32), "y": u[:, None].astype(np.float32)}
 
+    def grid_dims(self) -> int:
+        return 2
+
     def describe_arrays(self) -> dict[str, str]:
         return {
             "x": f"wave speed c, (sample, 1, n, n) on the vertex grid i/(n-1), n = {self.resolution}",

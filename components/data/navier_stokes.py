@@ -66,6 +66,9 @@ class NavierStokesData(PDEFamilyData):
         w = torch.cat([w0[:, None], solver.run(w0, times.tolist(), self.dt)], dim=1)[..., ::stride, ::stride].numpy()
         return {"x": w[:, : self.input_steps].astype(np.float32), "y": w[:, self.input_steps :].astype(np.float32)}
 
+    def grid_dims(self) -> int:
+        return 2
+
     def describe_arrays(self) -> dict[str, str]:
         dt = self.record_interval
         return {

@@ -44,6 +44,9 @@ class PoissonFieldData(DataConfig):
         u = solve_dirichlet(f, self.dim)
         return {"x": f[:, None].astype(np.float32), "y": u[:, None].astype(np.float32)}
 
+    def grid_dims(self) -> int:
+        return self.dim
+
     def describe_arrays(self) -> dict[str, str]:
         grid = ", ".join(["n"] * self.dim)
         return {

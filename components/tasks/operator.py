@@ -46,6 +46,9 @@ class OperatorTaskConfig(TaskConfig):
         for field, key in (("input_key", self.input_key), ("output_key", self.output_key)):
             if arrays and key not in arrays:
                 raise ValueError(f"{field}: data kind {spec.data.kind!r} has no array {key!r}; it has {', '.join(arrays)}")
+        dims = spec.data.grid_dims()
+        if self.transpose and dims not in (None, 2):
+            raise ValueError(f"transpose: needs fields on square 2D grids; data kind {spec.data.kind!r} makes {dims}D fields")
 
     def build(self, spec, dataset):
         from sciml.components.tasks.operator_module import OperatorModule
