@@ -24,7 +24,7 @@ from pathlib import Path
 from types import UnionType
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 if TYPE_CHECKING:
     import numpy as np
@@ -100,7 +100,9 @@ def _container_arms(annotation: Any, mapping: bool) -> list[Any]:
 
 class NoBooleanNumbers(BaseModel):
     """Refuses ``true`` / ``false`` for a field, or an item of a list or mapping field, that does not
-    take booleans (pydantic reads them as 1 / 0)."""
+    take booleans (pydantic reads them as 1 / 0), and ``.inf`` / ``.nan`` for every number."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -189,6 +191,10 @@ class ModelConfig(Component):
         """Build the module; the task passes the dimensions it knows (channels, spatial dims, ...)."""
         raise NotImplementedError
 
+    def check_grid(self, dims: int) -> None:
+        """Raise ``ValueError("<field>: <problem>")`` if the network cannot take fields on grids with
+        ``dims`` axes; called at validation where the data kind knows its grid, else by the task."""
+
 
 class TaskConfig(Component):
     """A training objective: builds the LightningModule that trains a model on a dataset.
@@ -223,7 +229,9 @@ class EvaluationConfig(Component):
 
     task_roles: ClassVar[tuple[str, ...] | None] = None
 
-    name: str | None = None
+    name: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="prefix of its metrics and plot files (default: the kind)"
+    )
 
     @property
     def prefix(self) -> str:

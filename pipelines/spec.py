@@ -141,7 +141,7 @@ class SpecBase(_Section):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="experiment name; W&B group")
     description: str = ""
     tags: list[str] = []
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     generate: GenerateConfig = GenerateConfig()
     train: TrainConfig = TrainConfig()
     trainer: TrainerConfig = TrainerConfig()
@@ -303,11 +303,16 @@ def validate_spec(raw: dict[str, Any], source: str = "<spec>") -> SpecBase:
         spec = cls.model_validate(raw)
     except ValidationError as error:
         errors = error.errors()
-        message = _describe(errors[0], raw, cls)
-        more = f" (and {len(errors) - 1} more problem{'s' * (len(errors) > 2)})" if len(errors) > 1 else ""
+        first, covered = _union_error(errors) or (errors[0], 1)
+        message = _describe(first, raw, cls)
+        rest = len(errors) - covered
+        more = f" (and {rest} more problem{'s' * (rest > 1)})" if rest else ""
         raise SpecError(f"{source}: {message}{more}") from error
     _check_model_fits_task(spec, source)
     _check_data_fits_task(spec, source)
+    dims = spec.data.grid_dims()
+    if dims is not None:
+        check_model_grid(spec.model, dims, source)
     _check_task_and_evaluators_fit(spec, source)
     return spec
 
@@ -320,6 +325,14 @@ def _check_model_fits_task(spec: SpecBase, source: str) -> None:
             f"{source}: model.kind: {model.kind!r} is a {type(model).role!r} model, but task "
             f"{task.kind!r} trains {' or '.join(map(repr, type(task).model_roles))} models ({fitting})"
         )
+
+
+def check_model_grid(model: Any, dims: int, source: str = "") -> None:
+    """:class:`SpecError` naming the ``model`` field if the network cannot take fields on ``dims``-axis grids."""
+    try:
+        model.check_grid(dims)
+    except ValueError as error:
+        raise SpecError(f"{source}: " * bool(source) + _within(("model",), str(error))) from error
 
 
 def _check_data_fits_task(spec: SpecBase, source: str) -> None:
@@ -353,11 +366,57 @@ def _check_task_and_evaluators_fit(spec: SpecBase, source: str) -> None:
             evaluator.check(spec)
         except ValueError as error:
             raise SpecError(f"{source}: {_within(('evaluate', i), str(error))}") from error
+        if evaluator.prefix in [e.prefix for e in spec.evaluate[:i]]:
+            raise SpecError(
+                f"{source}: evaluate[{i}].name: another evaluator before it writes metrics and plots as "
+                f"{evaluator.prefix!r}; give this one (or that one) a different name"
+            )
 
 
 def _kinds_where(group: str, fits: Callable[[type], bool]) -> str:
     """The registered kinds of ``group`` whose class ``fits``, as ``"a, b"`` (or ``"none registered"``)."""
     return ", ".join(k for k, c in registry.kinds(group).items() if fits(c)) or "none registered"
+
+
+_UNION_ARM = re.compile(r"^(?:int|float|str|bool|constrained-\w+|[a-z-]+\[.*\])$")
+"""How pydantic names the arms of a union (``int``, ``list[constrained-int]``, ``literal['auto']``) in error locations."""
+
+
+def _union_error(errors: list[dict[str, Any]]) -> tuple[dict[str, Any], int] | None:
+    """For a value that fits no arm of a union type (``int | list[int] | 'auto'``): the error of the one arm
+    the value's type selects, without the arm's name in its location, or else one error listing the
+    arms; with the number of pydantic's errors it stands for. ``None`` if the first error is no union's."""
+    loc = errors[0]["loc"]
+    at = next((i for i, part in enumerate(loc) if isinstance(part, str) and _UNION_ARM.match(part)), None)
+    if at is None:
+        return None
+    arms = [e for e in errors if e["loc"][:at] == loc[:at] and len(e["loc"]) > at and _UNION_ARM.match(str(e["loc"][at]))]
+    value = next((e["input"] for e in arms if len(e["loc"]) == at + 1), None)
+    fitting = [e for e in arms if _arm_takes(e["loc"][at], value)]
+    if len(fitting) == 1:
+        return {**fitting[0], "loc": loc[:at] + fitting[0]["loc"][at + 1 :]}, len(arms)
+    names = [_arm_name(e["loc"][at]) for e in arms if len(e["loc"]) == at + 1 or e["loc"][at] != arms[0]["loc"][at]]
+    listed = ", ".join(dict.fromkeys(names))
+    text = f"must be {listed.rsplit(', ', 1)[0]} or {listed.rsplit(', ', 1)[1]}" if ", " in listed else f"must be {listed}"
+    return {"type": "union", "loc": loc[:at], "msg": text, "input": value, "ctx": {}}, len(arms)
+
+
+def _arm_base(arm: str) -> str:
+    return arm.split("[")[0].removeprefix("constrained-")
+
+
+def _arm_takes(arm: str, value: Any) -> bool:
+    """Whether a value of this Python type is what the arm validates (so its error is the one to show)."""
+    types = {"int": int, "float": (int, float), "str": str, "list": list, "dict": dict}.get(_arm_base(arm))
+    return types is not None and isinstance(value, types) and not isinstance(value, bool)
+
+
+def _arm_name(arm: str) -> str:
+    base = _arm_base(arm)
+    if base == "literal":
+        return arm[len("literal[") : -1]
+    names = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true/false", "list": "a list", "dict": "a mapping"}
+    return names.get(base, arm)
 
 
 def _describe(error: dict[str, Any], raw: dict[str, Any], cls: type[BaseModel]) -> str:
@@ -380,7 +439,12 @@ def _describe(error: dict[str, Any], raw: dict[str, Any], cls: type[BaseModel]) 
     text = error["msg"].removeprefix("Value error, ")
     if kind == "value_error" and isinstance(value, dict):  # a check across a section's fields names the field(s)
         return _within(loc, text)
+    if kind == "value_error" and "got " in text:  # the check's message already shows the value
+        return f"{path}: {text}"
     text = text.replace("Input should be", "must be").replace("String should match pattern", "must match pattern")
+    if kind in ("too_short", "too_long"):
+        bound = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        text = f"must have at {'least' if kind == 'too_short' else 'most'} {bound} item{'s' * (bound != 1)}"
     for name, sign in (("greater_than", ">"), ("greater_than_equal", ">="), ("less_than", "<"), ("less_than_equal", "<=")):
         if kind == name:
             text = f"must be {sign} {next(iter(ctx.values()))}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from sciml.components.base import EvaluationConfig, EvaluationContext
 
@@ -28,9 +28,18 @@ class OperatorMetricsConfig(EvaluationConfig):
     splits: list[str] = Field(["test"], min_length=1, description="splits to evaluate")
     batch_size: int = Field(64, gt=0)
     plot_samples: int = Field(3, ge=0, description="samples shown in the figure (2D fields and 1D curves)")
-    band_edges: list[int] = Field([4, 12], min_length=1, description="shell edges of the frequency bands (low/mid/high)")
+    band_edges: list[int] = Field(
+        [4, 12], min_length=1, description="shell edges of the frequency bands (low/mid/high), increasing, each >= 1"
+    )
 
     task_roles = ("operator",)
+
+    @field_validator("band_edges")
+    @classmethod
+    def _increasing(cls, edges: list[int]) -> list[int]:
+        if edges[0] < 1 or any(b <= a for a, b in zip(edges, edges[1:])):
+            raise ValueError(f"must increase from at least 1 (each edge starts a band), got {edges}")
+        return edges
 
     def check(self, spec: SpecBase) -> None:
         known = spec.data.split_sizes()

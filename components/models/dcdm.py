@@ -32,6 +32,10 @@ class DCDMConfig(ModelConfig):
             raise ValueError(f"must be odd so that convolutions keep the grid size, got {value}")
         return value
 
+    def check_grid(self, dims: int) -> None:
+        if dims not in (2, 3):
+            raise ValueError(f"kind: 'dcdm' takes fields on 2D and 3D grids, the data's are {dims}D")
+
     def build(self, in_channels: int, out_channels: int, ndim: int, **_):
         """The :class:`~sciml.components.models.dcdm_net.DCDMNet` for ``ndim``-dimensional fields."""
         from sciml.components.models.dcdm_net import DCDMNet

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -14,7 +14,9 @@ class FNOConfig(ModelConfig):
 
     kind: Literal["fno"] = "fno"
     width: int = Field(32, gt=0, description="channels of the hidden fields")
-    modes: int | list[int] = Field(12, description="Fourier modes kept per dimension (one int for all)")
+    modes: Annotated[int, Field(ge=1)] | Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, max_length=3)] = Field(
+        12, description="Fourier modes kept per dimension (one int for all, or one per grid axis)"
+    )
     layers: int = Field(4, gt=0, description="Fourier blocks")
     projection_width: int = Field(128, gt=0, description="hidden channels of the projection")
     padding: float = Field(0.0, ge=0, le=1, description="domain padding as a fraction of each size (for non-periodic problems)")
@@ -26,6 +28,12 @@ class FNOConfig(ModelConfig):
     )
 
     role = "field"
+
+    def check_grid(self, dims: int) -> None:
+        if not 1 <= dims <= 3:
+            raise ValueError(f"kind: 'fno' takes fields on 1D to 3D grids, the data's are {dims}D")
+        if isinstance(self.modes, list) and len(self.modes) != dims:
+            raise ValueError(f"modes: {len(self.modes)} values for fields on {dims}D grids; give one per axis or one int")
 
     def build(self, in_channels: int, out_channels: int, ndim: int, **_):
         from sciml.components.models.fno_net import FNO

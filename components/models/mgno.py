@@ -27,6 +27,10 @@ class ConvOperatorConfig(ModelConfig):
         None, gt=0, description="grid points per axis at which the rescaled kernels are the plain ones (the training resolution)"
     )
 
+    def check_grid(self, dims: int) -> None:
+        if dims not in (1, 2):
+            raise ValueError(f"kind: {self.kind!r} takes fields on 1D and 2D grids, the data's are {dims}D")
+
     @model_validator(mode="after")
     def _check_scaling(self) -> ConvOperatorConfig:
         if (self.kernel_scaling == "none") != (self.reference_resolution is None):

@@ -17,7 +17,7 @@ from sciml.components.evaluation.field_errors import relative_h1
 from sciml.components.tasks.module import TaskModule, relative_l2
 from sciml.components.tasks.samples import H5Samples
 from sciml.pipelines.errors import SpecError
-from sciml.pipelines.spec import TrainConfig
+from sciml.pipelines.spec import TrainConfig, check_model_grid
 
 
 class OperatorModule(TaskModule):
@@ -34,6 +34,7 @@ class OperatorModule(TaskModule):
         self.steps = y_shape[1]
         if config.transpose and (ndim != 2 or x_shape[-1] != x_shape[-2] or y_shape[-1] != y_shape[-2]):
             raise SpecError(f"task.transpose: needs fields on square 2D grids, the dataset has x {x_shape[1:]} and y {y_shape[1:]}")
+        check_model_grid(model, ndim)
         self.net = model.build(in_channels=x_shape[1], out_channels=1 if config.rollout else y_shape[1], ndim=ndim)
         for name, key, shape in (("x", config.input_key, x_shape), ("y", config.output_key, y_shape)):
             if not config.normalize:
