@@ -76,7 +76,7 @@ def train(
     """Train SPEC's model (generating its data if needed) into a new run directory."""
     from sciml.pipelines import stages
 
-    loaded, text = stages.spec_for_run(spec, overrides or [], resume)
+    loaded, text = stages.spec_for_run(spec, overrides or [], resume, run_dir)
     stages.train(loaded, text, overrides or [], run_dir=run_dir, resume=resume)
 
 
@@ -212,6 +212,8 @@ def main() -> None:
         _fail(error, 2)
     except DivergedError as error:
         _fail(error, 1)
+    except MemoryError as error:  # numpy says how much it asked for
+        _fail(MemoryError(f"out of memory: {error or 'an allocation failed'} (are the spec's sizes meant for this machine?)"), 1)
     except Interrupted as error:  # a Ctrl+C outside a run's training and generation is typer's: exit 130
         _fail(error, 128 + error.signal_number)
 

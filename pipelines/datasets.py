@@ -70,6 +70,8 @@ def file_digest(path: str | Path) -> str | None:
     """SHA-256 of the file's bytes; ``None`` if it cannot be read (reading it for the data fails later,
     naming the spec's field)."""
     digest = hashlib.sha256()
+    if not Path(path).is_file():  # a FIFO or device would block or never end
+        return None
     try:
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
@@ -108,11 +110,18 @@ def ensure_dataset(
     files = {split: root / f"{split}.h5" for split in sizes}
     missing = [split for split, path in files.items() if not path.exists()]
     if missing:
+        created = not root.exists()
         with user_path("paths.cache"):
             root.mkdir(parents=True, exist_ok=True)
-        shared = data.setup(seed)
-        for split in missing:
-            _write_split(data, seed, split, sizes[split], shared, files[split], progress, workers, digests)
+        try:
+            shared = data.setup(seed)
+            for split in missing:
+                _write_split(data, seed, split, sizes[split], shared, files[split], progress, workers, digests)
+        except BaseException:
+            if created and not any(root.iterdir()):  # nothing was written: leave no trace of the dataset
+                with contextlib.suppress(OSError):  # another process may have started writing there
+                    root.rmdir()
+            raise
     return DatasetFiles(root=root, splits=files, key=root.name), bool(missing)
 
 

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 
@@ -133,3 +134,23 @@ def user_path(what: str) -> Iterator[None]:
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
         raise SpecError(f"{what}: {where}{error.strerror or error}") from error
+
+
+@contextmanager
+def user_file(what: str, path: str | Path) -> Iterator[Path]:
+    """Read a data file the user named: a :class:`SpecError` naming ``what`` (a spec key) and the file if it
+    is missing or not a regular file, or if reading it inside the block fails (unreadable, truncated,
+    not the format its suffix says). Yields the path."""
+    path = Path(path)
+    if not path.exists():
+        raise SpecError(f"{what}: no such file {str(path)!r} (relative paths are from the working directory)")
+    if not path.is_file():
+        raise SpecError(f"{what}: {str(path)!r} is not a regular file")
+    try:
+        yield path
+    except SpecError:
+        raise
+    except (OSError, ValueError, EOFError, TypeError, KeyError) as error:
+        lines = [line.strip() for line in str(error).strip().splitlines()]
+        reason = " ".join(lines[:2]) if lines else type(error).__name__  # numpy's csv reader: headline, then the line
+        raise SpecError(f"{what}: cannot read {str(path)!r}: {reason}") from error

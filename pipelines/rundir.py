@@ -54,8 +54,21 @@ def new_run_dir(spec: SpecBase, requested: str | Path | None = None) -> Path:
                 f"--run-dir {path}: already exists and is never overwritten; choose a new directory "
                 f"or continue it with --resume {path}"
             )
+        _check_creatable(path, f"--run-dir {path}")
         return path
-    return Path(spec.paths.runs) / f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path = Path(spec.paths.runs) / f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    _check_creatable(path, f"paths.runs {spec.paths.runs}")
+    return path
+
+
+def _check_creatable(path: Path, what: str) -> None:
+    """Refuse, before any data is generated, a run directory that could not be made: its nearest existing
+    ancestor is a file or not writable."""
+    ancestor = next(p for p in (path.absolute(), *path.absolute().parents) if p.exists())
+    if not ancestor.is_dir():
+        raise SpecError(f"{what}: cannot be made, {ancestor} is a file")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise SpecError(f"{what}: cannot be made, {ancestor} is not writable")
 
 
 def create(path: Path, spec: SpecBase, spec_text: str, overrides: list[str], renumber: bool = False) -> Path:
@@ -97,12 +110,20 @@ def existing(path: str | Path) -> Path:
     path = Path(path)
     if not (path / "run.json").is_file():
         raise SpecError(f"{path}: not a run directory (no run.json); pass a directory made by `sciml run` or `sciml train`")
+    read_state(path)  # a damaged run.json is refused here, before any work
     return path
 
 
 def read_state(path: Path) -> dict[str, Any]:
-    """The contents of ``run.json``."""
-    return json.loads((path / "run.json").read_text())
+    """The contents of ``run.json`` (a :class:`SpecError` if it is not the mapping sciml writes)."""
+    try:
+        state = json.loads((path / "run.json").read_text(encoding="utf-8"))
+    except (ValueError, OSError) as error:
+        raise SpecError(f"{path / 'run.json'}: unreadable ({error}); the run directory is damaged") from error
+    if not isinstance(state, dict) or not isinstance(state.get("stages", {}), dict):
+        raise SpecError(f"{path / 'run.json'}: not a run record (expected a JSON object with 'stages'); the run directory is damaged")
+    state.setdefault("stages", {})
+    return state
 
 
 def update_state(path: Path, **fields: Any) -> dict[str, Any]:

@@ -288,12 +288,13 @@ def resolve_interpolations(raw: dict[str, Any], source: str) -> dict[str, Any]:
 
 def load_spec(source: str | Path | Mapping[str, Any], overrides: Sequence[str] = ()) -> SpecBase:
     """Read, override, interpolate and validate a spec; raises :class:`SpecError` on bad input."""
-    if isinstance(source, Mapping):
-        name, raw = "<spec>", dict(source)
-    else:
-        name, raw = str(source), read_spec_file(source)
-    raw = resolve_interpolations(apply_overrides(raw, overrides), name)
-    return validate_spec(raw, name)
+    name = "<spec>" if isinstance(source, Mapping) else str(source)
+    try:
+        raw = dict(source) if isinstance(source, Mapping) else read_spec_file(source)
+        raw = resolve_interpolations(apply_overrides(raw, overrides), name)
+        return validate_spec(raw, name)
+    except RecursionError as error:  # YAML, OmegaConf and pydantic all recurse on nested values
+        raise SpecError(f"{name}: nested too deeply to read") from error
 
 
 def validate_spec(raw: dict[str, Any], source: str = "<spec>") -> SpecBase:

@@ -72,8 +72,9 @@ def train(
     resume: str | Path | None = None,
 ) -> RunResult:
     """Generate (or reuse) the data and train; returns the run directory and the training summary."""
+    _check_accelerator(spec)
     if not rundir.is_rank_zero():
-        return _train_as_worker(spec, run_dir)
+        return _train_as_worker(spec, run_dir if run_dir is not None else resume)
     if resume is not None:
         path = rundir.existing(resume)
         with _recording_status(path):
@@ -91,6 +92,18 @@ def train(
         summary = fit(spec, dataset, path, resume is not None)
     rundir.update_state(path, status="trained", stages={"train": summary})
     return RunResult(spec=spec, dataset=dataset, run_dir=path, metrics={"train": summary})
+
+
+def _check_accelerator(spec: SpecBase) -> None:
+    """A GPU run where torch sees no GPU is refused before any data is generated."""
+    if spec.trainer.accelerator in ("gpu", "cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise SpecError(
+                f"trainer.accelerator: {spec.trainer.accelerator!r}, but torch {torch.__version__} sees no CUDA device "
+                "on this machine; use cpu or auto"
+            )
 
 
 def _train_as_worker(spec: SpecBase, requested: str | Path | None) -> RunResult:
@@ -209,15 +222,20 @@ def run(
 
     On a non-zero rank of a multi-process run only training happens; rank 0 evaluates.
     """
-    spec, text = spec_for_run(source, overrides, resume)
+    spec, text = spec_for_run(source, overrides, resume, run_dir)
     result = train(spec, text, overrides, run_dir=run_dir, resume=resume)
     if rundir.is_rank_zero():
         result.metrics = evaluate(spec, result.run_dir, result.dataset)
     return result
 
 
-def spec_for_run(source: SpecSource | None, overrides: Sequence[str], resume: str | Path | None) -> tuple[SpecBase, str]:
-    """The spec of a new run (``source`` + overrides) or of the run being resumed (its own files)."""
+def spec_for_run(
+    source: SpecSource | None, overrides: Sequence[str], resume: str | Path | None, run_dir: str | Path | None = None
+) -> tuple[SpecBase, str]:
+    """The spec of a new run (``source`` + overrides) or of the run being resumed (its own files); a
+    ``run_dir`` besides ``resume`` must be that directory (multi-process launchers pass both)."""
+    if resume is not None and run_dir is not None and Path(run_dir).absolute() != Path(resume).absolute():
+        raise SpecError(f"--run-dir {run_dir}: a resumed run continues in its own directory {resume}; --run-dir names a new run's")
     if resume is None:
         if source is None:
             raise SpecError("SPEC: a spec file is required (or --resume RUN_DIR to continue a run)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -189,3 +190,118 @@ def test_booleans_are_refused_inside_lists_tuples_and_mappings_unless_the_items_
     ]:
         with pytest.raises(ValidationError, match=re.escape(where)):
             Fields(**values)
+
+
+TRAJECTORY_SPEC = """\
+name: measured
+data: {kind: trajectory_file, path: series.npy}
+model: {kind: shplrnn, hidden: 8}
+task: {kind: gtf, seq_len: 20}
+train: {max_epochs: 1, batch_size: 8}
+trainer: {accelerator: cpu, devices: 1}
+evaluate: [{kind: dsr}]
+"""
+
+
+def _write_bad_file(path: Path, content: str) -> None:
+    import numpy as np
+
+    if content == "directory":
+        path.mkdir()
+    elif content == "fifo":
+        os.mkfifo(path)
+    elif content == "truncated":
+        np.save(path, np.zeros((100, 3)))
+        path.write_bytes(path.read_bytes()[:90])
+    elif content == "strings":
+        np.save(path, np.array([["a", "b"], ["c", "d"]]))
+    elif content == "complex":
+        np.save(path, np.ones((50, 2)) * 1j)
+    elif content == "ragged":
+        path.write_text("1,2,3\n4,5\n")
+    else:
+        path.write_bytes(b"")
+
+
+@pytest.mark.parametrize(("name", "content", "words"), [
+    ("series.npy", "empty", ["cannot read 'series.npy'"]),
+    ("series.npy", "truncated", ["cannot read 'series.npy'"]),
+    ("series.npy", "strings", ["series.npy holds <U1 values, not real numbers"]),
+    ("series.npy", "complex", ["series.npy holds complex128 values, not real numbers"]),
+    ("series.npy", "directory", ["'series.npy' is not a regular file"]),
+    ("series.npy", "fifo", ["'series.npy' is not a regular file"]),
+    ("series.csv", "ragged", ["cannot read 'series.csv'", "got 2 columns instead of 3"]),
+])
+def test_a_data_file_that_cannot_be_read_is_one_line_and_leaves_nothing(name: str, content: str, words: list[str], tmp_path: Path) -> None:
+    _write_bad_file(tmp_path / name, content)
+    spec = tmp_path / "measured.yaml"
+    spec.write_text(TRAJECTORY_SPEC.replace("series.npy", name))
+    result = sciml("run", spec, timeout=120)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: data.path: "), result.stderr
+    assert all(word in lines[0] for word in words), lines[0]
+    assert not (tmp_path / "runs").exists()
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir()), "no empty dataset directory"
+
+
+@pytest.mark.parametrize(("mask", "words"), [(None, ["no such file 'mask.npy'"]), ((4, 4), ["has shape (4, 4), expected (8, 8)"])])
+def test_an_obstacle_mask_file_that_does_not_fit_is_one_line(mask, words: list[str], tmp_path: Path) -> None:
+    import numpy as np
+
+    if mask is not None:
+        np.save(tmp_path / "mask.npy", np.ones(mask, dtype=bool))
+    spec = tmp_path / "poisson.yaml"
+    spec.write_text(
+        "name: masked\ndata: {kind: poisson, grid: 8, dim: 2, lanczos_steps: 20, theta: 2, train: 8, val: 2, test: 2, "
+        "obstacle: {kind: file, path: mask.npy}}\nmodel: {kind: dcdm, channels: 4}\ntask: {kind: dcdm}\n"
+        "evaluate: [{kind: krylov, rhs: 1}]\n"
+    )
+    result = sciml("run", spec, timeout=120)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: obstacle.path: ") and all(w in lines[0] for w in words), result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_run_directory_that_cannot_be_made_is_refused_before_generating(tiny_spec: Path, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("")
+    for args in (["--run-dir", tmp_path / "afile" / "run"], [f"paths.runs={tmp_path / 'afile'}"]):
+        result = sciml("run", tiny_spec, *args)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip().endswith(f"cannot be made, {tmp_path / 'afile'} is a file"), result.stderr
+    assert not (tmp_path / "cache").exists(), "nothing generated before the input was checked"
+
+
+@pytest.mark.parametrize(("content", "words"), [("{not json", "unreadable"), ("[1, 2]", "not a run record")])
+def test_a_damaged_run_record_is_one_line_on_resume(content: str, words: str, tmp_path: Path) -> None:
+    (tmp_path / "damaged").mkdir()
+    (tmp_path / "damaged" / "run.json").write_text(content)
+    result = sciml("run", "--resume", tmp_path / "damaged")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(f"error: {tmp_path / 'damaged' / 'run.json'}: {words}"), result.stderr
+
+
+def test_resume_refuses_another_run_dir(tmp_path: Path) -> None:
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "run.json").write_text('{"stages": {}}')
+    result = sciml("run", "--resume", tmp_path / "old", "--run-dir", tmp_path / "new")
+    assert result.returncode == 2
+    assert "a resumed run continues in its own directory" in result.stderr
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a CUDA device is visible")
+def test_a_gpu_run_without_a_gpu_is_refused_before_generating(tiny_spec: Path, tmp_path: Path) -> None:
+    result = sciml("run", tiny_spec, "trainer.accelerator=gpu")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: trainer.accelerator: 'gpu', but torch"), result.stderr
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "runs").exists()
+
+
+def test_a_spec_nested_too_deeply_is_one_line(tmp_path: Path) -> None:
+    spec = tmp_path / "deep.yaml"
+    spec.write_text("name: x\ndata: " + "[" * 5000 + "]" * 5000 + "\n")
+    result = sciml("validate", spec)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {spec}: nested too deeply to read"

@@ -29,15 +29,24 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from sciml.components.base import DataConfig
+from sciml.pipelines.errors import SpecError, user_file
 
 
 def read_trajectory(path: str | Path, key: str | None = None, spec_path: str = "data.path") -> np.ndarray:
     """The (time, dim) float64 array stored in ``path``; errors name ``spec_path``."""
-    from sciml.pipelines.errors import SpecError
+    with user_file(spec_path, path) as path:
+        array = _read_array(path, key, spec_path)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2:
+        raise SpecError(f"{spec_path}: expected a (time, dim) array, got shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise SpecError(f"{spec_path}: {path} contains NaN or infinite values")
+    return array
 
-    path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"{spec_path}: no such file {str(path)!r} (relative paths are from the working directory)")
+
+def _read_array(path: Path, key: str | None, spec_path: str) -> np.ndarray:
+    """The array in ``path`` by its suffix, as float64 (any shape)."""
     suffix = path.suffix.lower()
     if suffix == ".npy":
         array = np.load(path, allow_pickle=False)
@@ -63,14 +72,10 @@ def read_trajectory(path: str | Path, key: str | None = None, spec_path: str = "
             array = handle[name][...]
     else:
         raise SpecError(f"{spec_path}: unsupported file type {suffix!r}; use .npy, .npz, .csv, .txt, .h5 or .hdf5")
-    array = np.asarray(array, dtype=np.float64)
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2:
-        raise SpecError(f"{spec_path}: expected a (time, dim) array, got shape {array.shape}")
-    if not np.isfinite(array).all():
-        raise SpecError(f"{spec_path}: {path} contains NaN or infinite values")
-    return array
+    array = np.asarray(array)
+    if array.dtype.kind not in "biuf":
+        raise SpecError(f"{spec_path}: {path} holds {array.dtype} values, not real numbers")
+    return array.astype(np.float64)
 
 
 class TrajectoryFileData(DataConfig):
@@ -106,8 +111,6 @@ class TrajectoryFileData(DataConfig):
         return [path for path in (self.path, self.test_path) if path]
 
     def _read(self, path: str, spec_path: str) -> np.ndarray:
-        from sciml.pipelines.errors import SpecError
-
         array = read_trajectory(path, self.key, spec_path)[: self.max_steps]
         if self.columns is not None:
             bad = [c for c in self.columns if not -array.shape[1] <= c < array.shape[1]]
@@ -118,8 +121,6 @@ class TrajectoryFileData(DataConfig):
 
     def segments(self) -> dict[str, np.ndarray]:
         """The raw (time, dim) segment of each split."""
-        from sciml.pipelines.errors import SpecError
-
         x = self._read(self.path, "data.path")
         n = x.shape[0]
         n_test = 0 if self.test_path else int(round(self.test_fraction * n))

@@ -62,9 +62,12 @@ def blobs(n: int, dim: int, count: int, radius: tuple[float, float], seed: int) 
 
 def from_file(path: str | Path, n: int, dim: int) -> np.ndarray:
     """Load a mask saved with ``numpy.save``: any array of shape ``(n,) * dim``, nonzero = fluid."""
-    arr = np.load(Path(path), allow_pickle=False)
+    from sciml.pipelines.errors import SpecError, user_file
+
+    with user_file("obstacle.path", path) as path:
+        arr = np.load(path, allow_pickle=False)
     if arr.shape != (n,) * dim:
-        raise ValueError(f"mask file {path} has shape {arr.shape}, expected {(n,) * dim}")
+        raise SpecError(f"obstacle.path: mask file {str(path)!r} has shape {arr.shape}, expected {(n,) * dim}")
     return arr.astype(bool)
 
 
