@@ -171,6 +171,11 @@ class DataConfig(Component):
         """Meaning, shape and units of each array :meth:`sample` returns; stored as HDF5 attributes."""
         return {}
 
+    def series_lengths(self) -> dict[str, int] | None:
+        """Time points of each split's trajectories (``trajectories`` data) where the spec fixes them, for
+        the tasks' checks before any data exists; ``None``: not known until the files are read."""
+        return None
+
     def grid_dims(self) -> int | None:
         """Grid axes of the field arrays (those after sample and channel) where the spec fixes them, so that
         tasks can check a spec before any data exists; ``None``: not known until the files are read."""

@@ -90,6 +90,11 @@ class ChaoticSystemData(DataConfig):
             return {"train": self.train, "val": self.train, "test": self.train}
         return {"train": self.train, "val": self.val, "test": self.test}
 
+    def series_lengths(self) -> dict[str, int]:
+        if self.split == "time":
+            return self.segment_lengths()
+        return {"train": self.steps, "val": self.steps, "test": self.test_steps or self.steps}
+
     def segment_lengths(self) -> dict[str, int]:
         """split=time: time points of each split's segment."""
         n_train = int(round(self.fractions[0] * self.steps))

@@ -38,6 +38,15 @@ class GTFTaskConfig(TaskConfig):
             raise ValueError(f"must be in [0, 1] or 'adaptive', got {value}")
         return value
 
+    def check(self, spec) -> None:
+        lengths = spec.data.series_lengths() or {}
+        for split in ("train", "val"):  # the splits cut into windows of seq_len points
+            if split in lengths and lengths[split] < self.seq_len:
+                raise ValueError(
+                    f"seq_len: {self.seq_len} is longer than the {split} trajectories of data kind "
+                    f"{spec.data.kind!r} ({lengths[split]} time points)"
+                )
+
     def build(self, spec, dataset):
         from sciml.components.tasks.gtf_module import GTFModule
 

@@ -1,5 +1,7 @@
 """Every chaos kind builds from its defaults, and bad values are refused with the spec path named."""
 
+import re
+
 import pytest
 import torch
 from pydantic import ValidationError
@@ -43,3 +45,16 @@ def test_bad_values():
         GTFTaskConfig(alpha=1.5)
     with pytest.raises(ValidationError, match="seq_len"):
         GTFTaskConfig(seq_len=1)
+
+
+@pytest.mark.parametrize(("data", "words"), [
+    ({"steps": 100}, "task.seq_len: 200 is longer than the train trajectories of data kind 'lorenz63' (100 time points)"),
+    ({"steps": 1000, "split": "time"}, "task.seq_len: 200 is longer than the val trajectories of data kind 'lorenz63' (100 time points)"),
+])
+def test_windows_longer_than_the_trajectories_are_refused_at_validation(data, words):
+    from sciml.pipelines.spec import validate_spec
+
+    spec = {"name": "x", "data": {"kind": "lorenz63", **data}, "model": {"kind": "shplrnn"}, "task": {"kind": "gtf", "seq_len": 200}}
+    with pytest.raises(SpecError, match=re.escape(words)):
+        validate_spec(spec)
+    validate_spec({**spec, "task": {"kind": "gtf", "seq_len": 100}})
