@@ -228,7 +228,23 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
     raw = parse_yaml(text, str(path))
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: a spec must be a YAML mapping (name:, data:, model:, ...), got {type(raw).__name__}")
+    if _expanded_size(raw, {}) > _MAX_VALUES:
+        raise SpecError(f"{path}: expands to more than {_MAX_VALUES:,} values (aliases of aliases?); a spec is not that large")
     return raw
+
+
+_MAX_VALUES = 1_000_000
+
+
+def _expanded_size(node: Any, sizes: dict[int, int]) -> int:
+    """Values in ``node`` with every YAML alias expanded (as OmegaConf will copy them); each shared
+    list or mapping is counted once per reference but computed once (``sizes``, by ``id``)."""
+    if not isinstance(node, (dict, list)):
+        return 1
+    if id(node) not in sizes:
+        children = node.values() if isinstance(node, dict) else node
+        sizes[id(node)] = 1 + sum(_expanded_size(child, sizes) for child in children)
+    return sizes[id(node)]
 
 
 # --- overrides --------------------------------------------------------------------------------------

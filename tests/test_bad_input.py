@@ -305,3 +305,13 @@ def test_a_spec_nested_too_deeply_is_one_line(tmp_path: Path) -> None:
     result = sciml("validate", spec)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {spec}: nested too deeply to read"
+
+
+def test_a_spec_whose_aliases_expand_beyond_reason_is_refused_at_once(tmp_path: Path) -> None:
+    levels = ["_a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"_a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    spec = tmp_path / "bomb.yaml"
+    spec.write_text("name: bomb\n" + "\n".join(levels) + "\n")
+    result = sciml("validate", spec, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {spec}: expands to more than 1,000,000 values (aliases of aliases?); a spec is not that large"
