@@ -219,7 +219,7 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
     """The mapping in a spec file, with one-line errors for a missing file, bad YAML or a non-mapping."""
     path = Path(path)
     if not path.is_file():
-        what = "is a directory, not a spec file" if path.is_dir() else "spec file not found"
+        what = "is a directory, not a spec file" if path.is_dir() else "not a regular file" if path.exists() else "spec file not found"
         raise SpecError(f"{path}: {what}")
     try:
         text = path.read_text(encoding="utf-8")

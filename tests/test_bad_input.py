@@ -142,6 +142,9 @@ def test_missing_spec_file(tmp_path: Path) -> None:
     result = sciml("run", tmp_path / "nope.yaml")
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {tmp_path / 'nope.yaml'}: spec file not found"
+    result = sciml("validate", "/dev/null")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: /dev/null: not a regular file"
 
 
 def test_debug_shows_the_traceback() -> None:
