@@ -23,7 +23,8 @@ def say(message: str) -> None:
 
 @contextmanager
 def progress_bar(description: str) -> Iterator:
-    """A progress bar; yields ``update(label, done, total)``."""
+    """A progress bar, shown from the first ``update(label, done, total)`` it yields (so that an error
+    before any progress is the only line on stderr)."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -31,15 +32,20 @@ def progress_bar(description: str) -> Iterator:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console, transient=False) as progress:
-        tasks: dict[str, int] = {}
+    progress, tasks = Progress(*columns, console=console, transient=False), {}
 
-        def update(label: str, done: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = progress.add_task(f"{description} {label}", total=total)
-            progress.update(tasks[label], completed=done)
+    def update(label: str, done: int, total: int) -> None:
+        if not tasks:
+            progress.start()
+        if label not in tasks:
+            tasks[label] = progress.add_task(f"{description} {label}", total=total)
+        progress.update(tasks[label], completed=done)
 
+    try:
         yield update
+    finally:
+        if tasks:
+            progress.stop()
 
 
 def flatten(data: Mapping, prefix: str = "", sep: str = "/") -> dict[str, Any]:

@@ -242,7 +242,7 @@ def test_a_data_file_that_cannot_be_read_is_one_line_and_leaves_nothing(name: st
     result = sciml("run", spec, timeout=120)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: data.path: "), result.stderr
+    assert len(lines) == 1 and result.stderr.startswith("error: data.path: "), result.stderr  # no blank line before it
     assert all(word in lines[0] for word in words), lines[0]
     assert not (tmp_path / "runs").exists()
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir()), "no empty dataset directory"
