@@ -92,6 +92,8 @@ class TrainerConfig(_Section):
     def _devices_positive(cls, value: Any) -> Any:
         if isinstance(value, int) and value < 1 and value != -1:
             raise ValueError("must be a positive count, -1 (all), a list of device indices or 'auto'")
+        if isinstance(value, list) and (not value or min(value) < 0 or len(set(value)) < len(value)):
+            raise ValueError(f"a list of device indices must name each device once, from 0, got {value}")
         return value
 
     @field_validator("limit_train_batches", "limit_val_batches")

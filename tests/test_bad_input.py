@@ -67,6 +67,7 @@ OVERRIDE_CASES = [
     (["model.modes=-3"], ["model.modes: must be >= 1, got -3"]),
     (["model.modes=[4, 0]"], ["model.modes[1]: must be >= 1, got 0"]),
     (["trainer.devices=abc"], ["trainer.devices: must be an integer, a list or 'auto', got 'abc'"]),
+    (["trainer.devices=[0, 0]"], ["trainer.devices: a list of device indices must name each device once, from 0, got [0, 0]"]),
     (["evaluate.0.band_edges=[12, 4]"], ["evaluate[0].band_edges", "must increase", "[12, 4]"]),
     (["evaluate.0.name=../escaped"], ["evaluate[0].name", "must match pattern", "'../escaped'"]),
     (["evaluate=[{kind: operator_metrics}, {kind: operator_metrics, splits: [val]}]"],
