@@ -14,6 +14,10 @@ For a spec ``specs/x.yaml`` (stage names and paths use the file's stem ``x``) an
                                                                 outs results/x/evaluate
                 metrics results/x/metrics.json (cache: false)
 
+A params list names only the sections the spec file writes (DVC refuses a key the file lacks; a
+default is not a parameter of the file); adding one to the file changes what `sciml dvc check` expects.
+Two specs with the same stem would share stage names and are refused.
+
 The outputs live outside ``runs/`` (which git ignores) because ``metrics.json`` is committed to git
 (``cache: false``), so that ``dvc metrics diff`` compares it with the last commit; DVC adds the cached
 outputs to ``results/x/.gitignore`` itself.
@@ -43,7 +47,7 @@ from typing import Any
 import yaml
 
 from sciml.pipelines.errors import SpecError
-from sciml.pipelines.spec import SpecBase, load_spec
+from sciml.pipelines.spec import SpecBase, load_spec, read_spec_file
 
 DEFAULT_FILE = Path("dvc.yaml")
 OUT = "results"
@@ -92,21 +96,23 @@ def stages_for(spec_file: str | Path) -> tuple[dict[str, Any], list[dict[str, An
     names, paths = stage_names(stem), spec_paths(stem)
     cache = f"paths.cache={paths['data']}"
     data_files = spec.data.input_files()
+    written = read_spec_file(spec_file).keys()  # DVC refuses a params key the file does not have
 
-    def params(stage: str) -> list[dict[str, list[str]]]:
-        return [{spec_text: list(STAGE_PARAMS[stage])}]
+    def params(stage: str) -> dict[str, list[dict[str, list[str]]]]:
+        keys = [key for key in STAGE_PARAMS[stage] if key in written]
+        return {"params": [{spec_text: keys}]} if keys else {}
 
     stages = {
         names["generate"]: {
             "cmd": f"sciml generate {spec_text} {cache}",
             **({"deps": data_files} if data_files else {}),
-            "params": params("generate"),
+            **params("generate"),
             "outs": [paths["data"]],
         },
         names["train"]: {
             "cmd": f"sciml train {spec_text} {cache} --run-dir {paths['train']}",
             "deps": [paths["data"]],
-            "params": params("train"),
+            **params("train"),
             "outs": [paths["train"]],
         },
         names["evaluate"]: {
@@ -115,7 +121,7 @@ def stages_for(spec_file: str | Path) -> tuple[dict[str, Any], list[dict[str, An
                 f"--run-dir {paths['evaluate']} --metrics {paths['metrics']}"
             ),
             "deps": [paths["data"], paths["train"], *(path for evaluator in spec.evaluate for path in evaluator.input_files())],
-            "params": params("evaluate"),
+            **params("evaluate"),
             "outs": [paths["evaluate"]],
             "metrics": [{paths["metrics"]: {"cache": False}}],
         },
@@ -140,6 +146,11 @@ def render(spec_files: Sequence[str | Path], existing: str | None = None) -> str
     specs = list(dict.fromkeys([*written, *(_spec_path_text(s) for s in spec_files)]))
     if not specs:
         raise SpecError("sciml dvc write: name at least one SPEC (no dvc.yaml written by sciml to regenerate)")
+    stems: dict[str, str] = {}
+    for spec_file in specs:
+        other = stems.setdefault(Path(spec_file).stem, spec_file)
+        if other != spec_file:
+            raise SpecError(f"{spec_file}: its stages would take the names of {other}'s ({Path(spec_file).stem}-*); rename one file")
     stages: dict[str, Any] = dict(document.get("stages") or {})
     plots: list[Any] = list(document.get("plots") or [])
     for spec_file in specs:

@@ -198,3 +198,14 @@ def test_dvc_repro_follows_the_spec_sections(tmp_path: Path) -> None:
     assert all(0 < float(row["rel_l2"]) for row in errors)
     curve = points("results/tiny/train/logs/metrics.csv")
     assert [row["epoch"] for row in curve if row.get("val/loss")] == ["0", "1"], "one validation per epoch"
+
+
+def test_params_name_only_the_sections_the_spec_writes_and_stems_must_differ(tmp_path: Path) -> None:
+    _spec(tmp_path, "bare", TINY_SPEC.replace("name: tiny", "name: bare").replace("seed: 0\n", "").replace("train: {max_epochs: 2, batch_size: 8, optimizer: {lr: 0.005}}\n", ""))
+    stages = yaml.safe_load(dvc.render(["specs/bare.yaml"]))["stages"]
+    assert stages["bare-generate"]["params"] == [{"specs/bare.yaml": ["data"]}]
+    assert stages["bare-train"]["params"] == [{"specs/bare.yaml": ["model", "task", "trainer"]}]
+    (tmp_path / "specs" / "more").mkdir()
+    (tmp_path / "specs" / "more" / "bare.yaml").write_text((tmp_path / "specs" / "bare.yaml").read_text())
+    with pytest.raises(SpecError, match=r"specs/more/bare.yaml: its stages would take the names of specs/bare.yaml's \(bare-\*\)"):
+        dvc.render(["specs/bare.yaml", "specs/more/bare.yaml"])
