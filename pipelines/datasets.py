@@ -45,6 +45,7 @@ import numpy as np
 
 import sciml
 from sciml.components.base import DataConfig, DatasetFiles
+from sciml.pipelines.console import say
 from sciml.pipelines.errors import raise_lost_stop, user_path
 
 SPLIT_INDEX = {"train": 0, "val": 1, "test": 2}
@@ -108,7 +109,7 @@ def ensure_dataset(
     root = dataset_dir(cache, data, seed, digests)
     sizes = data.split_sizes()
     files = {split: root / f"{split}.h5" for split in sizes}
-    missing = [split for split, path in files.items() if not path.exists()]
+    missing = [split for split, path in files.items() if not _opens(path)]
     if missing:
         created = not root.exists()
         with user_path("paths.cache"):
@@ -123,6 +124,20 @@ def ensure_dataset(
                     root.rmdir()
             raise
     return DatasetFiles(root=root, splits=files, key=root.name), bool(missing)
+
+
+def _opens(path: Path) -> bool:
+    """Whether a split file is there and opens as HDF5; one damaged since it was written (truncated,
+    overwritten) is removed with a warning, so that it is generated again."""
+    if not path.exists():
+        return False
+    try:
+        with h5py.File(path, "r"):
+            return True
+    except OSError as error:
+        say(f"[yellow]{path}: damaged ({error}); generating it again[/yellow]")
+        path.unlink()
+        return False
 
 
 def _write_split(

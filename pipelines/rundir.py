@@ -15,6 +15,8 @@ Layout::
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import platform
@@ -23,6 +25,7 @@ import subprocess
 import sys
 import time
 from importlib.metadata import PackageNotFoundError, version
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +115,21 @@ def existing(path: str | Path) -> Path:
         raise SpecError(f"{path}: not a run directory (no run.json); pass a directory made by `sciml run` or `sciml train`")
     read_state(path)  # a damaged run.json is refused here, before any work
     return path
+
+
+@contextlib.contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """Hold the run directory for this process (an advisory ``flock`` on the directory itself, released
+    when the process ends however it ends); a second ``sciml`` process on it is refused."""
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise SpecError(f"{path}: another sciml process is using this run directory; wait for it or stop it") from error
+        yield
+    finally:
+        os.close(handle)
 
 
 def read_state(path: Path) -> dict[str, Any]:

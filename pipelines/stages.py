@@ -75,22 +75,25 @@ def train(
     _check_accelerator(spec)
     if not rundir.is_rank_zero():
         return _train_as_worker(spec, run_dir if run_dir is not None else resume)
-    if resume is not None:
-        path = rundir.existing(resume)
+    with contextlib.ExitStack() as held:
+        if resume is not None:
+            path = rundir.existing(resume)
+            held.enter_context(rundir.exclusive(path))
+            with _recording_status(path):
+                rundir.update_state(path, status="running")
+                dataset = generate(spec)
+        else:
+            path = rundir.new_run_dir(spec, run_dir)  # a taken --run-dir is refused before any work
+            dataset = generate(spec)  # a stop here leaves no run directory; finished splits stay in the cache
+            path = rundir.create(path, spec, spec_text, list(overrides), renumber=run_dir is None)
+            held.enter_context(rundir.exclusive(path))
+            say(f"run directory {path}")
         with _recording_status(path):
-            rundir.update_state(path, status="running")
-            dataset = generate(spec)
-    else:
-        path = rundir.new_run_dir(spec, run_dir)  # a taken --run-dir is refused before any work
-        dataset = generate(spec)  # a stop here leaves no run directory; finished splits stay in the cache
-        path = rundir.create(path, spec, spec_text, list(overrides), renumber=run_dir is None)
-        say(f"run directory {path}")
-    with _recording_status(path):
-        from sciml.pipelines.training import fit
+            from sciml.pipelines.training import fit
 
-        rundir.update_state(path, dataset=str(dataset.root))
-        summary = fit(spec, dataset, path, resume is not None)
-    rundir.update_state(path, status="trained", stages={"train": summary})
+            rundir.update_state(path, dataset=str(dataset.root))
+            summary = fit(spec, dataset, path, resume is not None)
+        rundir.update_state(path, status="trained", stages={"train": summary})
     return RunResult(spec=spec, dataset=dataset, run_dir=path, metrics={"train": summary})
 
 
@@ -155,6 +158,14 @@ def _recording_status(path: Path) -> Iterator[None]:
 
 def evaluate(spec: SpecBase, run_dir: str | Path, dataset: DatasetFiles | None = None) -> dict[str, Any]:
     """Run every evaluator of the spec on the trained run; writes ``metrics.json`` and ``plots/``."""
+    path = rundir.existing(run_dir)
+    _check_same_training(spec, path)
+    with rundir.exclusive(path):
+        return _evaluate(spec, path, dataset or generate(spec, quiet=True))
+
+
+def _evaluate(spec: SpecBase, path: Path, dataset: DatasetFiles) -> dict[str, Any]:
+    """:func:`evaluate` on the run directory ``path``, held by this process."""
     import lightning as L
     import torch
 
@@ -162,9 +173,6 @@ def evaluate(spec: SpecBase, run_dir: str | Path, dataset: DatasetFiles | None =
     from sciml.pipelines import tracking
     from sciml.pipelines.training import load_trained
 
-    path = rundir.existing(run_dir)
-    _check_same_training(spec, path)
-    dataset = dataset or generate(spec, quiet=True)
     device = torch.device("cuda" if torch.cuda.is_available() and spec.trainer.accelerator in ("auto", "gpu", "cuda") else "cpu")
     L.seed_everything(spec.seed, verbose=False)
     task = load_trained(spec, dataset, path, device)

@@ -319,3 +319,18 @@ def test_a_spec_whose_aliases_expand_beyond_reason_is_refused_at_once(tmp_path: 
     result = sciml("validate", spec, timeout=30)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {spec}: expands to more than 1,000,000 values (aliases of aliases?); a spec is not that large"
+
+
+def test_a_run_directory_in_use_by_another_process_is_refused(tiny_spec: Path, tmp_path: Path) -> None:
+    from sciml.pipelines import rundir
+
+    run_dir = tmp_path / "run"
+    assert sciml("run", tiny_spec, "--run-dir", run_dir).returncode == 0
+    before = (run_dir / "run.json").read_text()
+    with rundir.exclusive(run_dir):  # as a training or evaluating sciml process holds it
+        for args in (["run", "--resume", run_dir], ["evaluate", tiny_spec, "--run-dir", run_dir]):
+            result = sciml(*args)
+            assert result.returncode == 2, result.stderr
+            assert result.stderr.strip() == f"error: {run_dir}: another sciml process is using this run directory; wait for it or stop it"
+    assert (run_dir / "run.json").read_text() == before
+    assert sciml("evaluate", tiny_spec, "--run-dir", run_dir).returncode == 0, "released when its holder ends"

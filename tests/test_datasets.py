@@ -196,3 +196,13 @@ def test_a_data_file_changed_in_place_is_read_again(tmp_path: Path, monkeypatch:
     assert changed.key.endswith(dataset_key(TrajectoryFileData(path="series.npy"), 0))
     digest = hashlib.sha256(Path("series.npy").read_bytes()).hexdigest()
     assert read_attributes(changed.path("test"))["input_files"] == {"series.npy": digest}, "provenance: which bytes"
+
+
+def test_a_split_file_damaged_in_the_cache_is_generated_again(tmp_path: Path) -> None:
+    files, made = ensure_dataset(Counter(), 0, tmp_path)
+    expected = read_arrays(files.path("train"))["x"]
+    files.path("train").write_bytes(files.path("train").read_bytes()[:1000])  # truncated since it was written
+    Counter.made.clear()
+    again, made = ensure_dataset(Counter(), 0, tmp_path)
+    assert made and again.root == files.root
+    np.testing.assert_array_equal(read_arrays(again.path("train"))["x"], expected)
