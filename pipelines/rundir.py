@@ -145,9 +145,12 @@ def read_state(path: Path) -> dict[str, Any]:
 
 
 def update_state(path: Path, **fields: Any) -> dict[str, Any]:
-    """Merge ``fields`` into ``run.json`` (``stages`` merged per stage) and write it atomically."""
+    """Merge ``fields`` into ``run.json`` (``stages`` merged per stage) and write it atomically; a status
+    that is no stop or failure drops the ``error`` of an earlier one."""
     state = read_state(path)
     stages = fields.pop("stages", {})
+    if fields.get("status") in ("running", "trained", "complete"):
+        state.pop("error", None)
     state.update(fields)
     state["stages"].update(stages)
     state["updated"] = _now()

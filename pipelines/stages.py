@@ -161,7 +161,12 @@ def evaluate(spec: SpecBase, run_dir: str | Path, dataset: DatasetFiles | None =
     path = rundir.existing(run_dir)
     _check_same_training(spec, path)
     with rundir.exclusive(path):
-        return _evaluate(spec, path, dataset or generate(spec, quiet=True))
+        try:
+            return _evaluate(spec, path, dataset or generate(spec, quiet=True))
+        except (Interrupted, KeyboardInterrupt) as error:  # the training stays as it was; say how to finish
+            stopped = Interrupted.after(error, f" while evaluating (the training is kept); continue with --resume {path}")
+            rundir.update_state(path, error=str(stopped))
+            raise stopped from error
 
 
 def _evaluate(spec: SpecBase, path: Path, dataset: DatasetFiles) -> dict[str, Any]:

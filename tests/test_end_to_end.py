@@ -10,6 +10,7 @@ import pytest
 
 from sciml_testing import sciml, start, stop, wait_until
 from sciml.pipelines import rundir
+from sciml.pipelines.errors import Interrupted
 
 pytestmark = pytest.mark.slow
 
@@ -216,3 +217,16 @@ def test_an_evaluation_that_stops_halfway_replaces_no_plots(tiny_spec: Path, tmp
         stages.evaluate(stages.load(tiny_spec)[0], run)
     assert {p.name: p.read_bytes() for p in (run / "plots").iterdir()} == before
     assert (run / "metrics.json").read_text() == metrics
+
+    def stopped_by_ctrl_c(self, context):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(OperatorMetricsConfig, "evaluate", stopped_by_ctrl_c)
+    with pytest.raises(Interrupted, match=f"^interrupted while evaluating \\(the training is kept\\); continue with --resume {run}$"):
+        stages.evaluate(stages.load(tiny_spec)[0], run)
+    state = json.loads((run / "run.json").read_text())
+    assert state["status"] == "complete" and state["error"].startswith("interrupted while evaluating")
+    monkeypatch.undo()
+    stages.run(None, resume=run)
+    state = json.loads((run / "run.json").read_text())
+    assert state["status"] == "complete" and "error" not in state, "a finished evaluation clears the stop's record"
