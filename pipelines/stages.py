@@ -79,6 +79,10 @@ def train(
         if resume is not None:
             path = rundir.existing(resume)
             held.enter_context(rundir.exclusive(path))
+            state = rundir.read_state(path)
+            if state["status"] in ("trained", "complete") and "train" in state["stages"]:
+                say(f"{path}: training finished before; nothing to train")
+                return RunResult(spec=spec, dataset=generate(spec, quiet=True), run_dir=path, metrics={"train": state["stages"]["train"]})
             with _recording_status(path):
                 rundir.update_state(path, status="running")
                 dataset = generate(spec)
@@ -123,6 +127,9 @@ def _train_as_worker(spec: SpecBase, requested: str | Path | None) -> RunResult:
             raise SpecError(f"--run-dir {path}: rank 0 did not create it within 10 minutes")
         time.sleep(1)
     dataset = generate(spec, quiet=True)
+    state = rundir.read_state(path)
+    if state["status"] in ("trained", "complete") and "train" in state["stages"]:  # as rank 0: nothing to train
+        return RunResult(spec=spec, dataset=dataset, run_dir=path, metrics={"train": state["stages"]["train"]})
     try:
         summary = fit(spec, dataset, path, resume=(path / "checkpoints" / "last.ckpt").exists())  # rank 0 records the state
     except BaseException:

@@ -73,6 +73,7 @@ def test_resume_continues_from_last_checkpoint(tiny_spec: Path, tmp_path: Path) 
     # Pretend the run was cut after 2 of 3 epochs: its spec asks for 3, its last.ckpt holds 2.
     resolved = run / "spec.resolved.yaml"
     resolved.write_text(resolved.read_text().replace("max_epochs: 2", "max_epochs: 3"))
+    rundir.update_state(run, status="interrupted")
     # ... and an earlier resumed attempt was killed outright: epoch 0's rows still set aside, epoch 1's
     # in the file that attempt had started
     logs = run / "logs"
@@ -89,6 +90,10 @@ def test_resume_continues_from_last_checkpoint(tiny_spec: Path, tmp_path: Path) 
     assert not (logs / "metrics.before-resume.csv").exists()
     refused = sciml("run", tiny_spec, "--resume", run)
     assert refused.returncode == 2 and "own spec.resolved.yaml" in refused.stderr
+    finished = json.loads((run / "metrics.json").read_text())["train"]
+    again = sciml("run", "--resume", run)
+    assert again.returncode == 0 and "training finished before; nothing to train" in " ".join(again.stderr.split()), again.stderr[-2000:]
+    assert json.loads((run / "metrics.json").read_text())["train"] == finished, "the training's record is kept"
 
 
 def test_last_checkpoint_follows_every_epoch_when_the_metric_stops_improving(tiny_spec: Path, tmp_path: Path) -> None:
