@@ -72,7 +72,7 @@ def train(
     resume: str | Path | None = None,
 ) -> RunResult:
     """Generate (or reuse) the data and train; returns the run directory and the training summary."""
-    _check_accelerator(spec)
+    _check_environment(spec)
     if not rundir.is_rank_zero():
         return _train_as_worker(spec, run_dir if run_dir is not None else resume)
     with contextlib.ExitStack() as held:
@@ -101,8 +101,12 @@ def train(
     return RunResult(spec=spec, dataset=dataset, run_dir=path, metrics={"train": summary})
 
 
-def _check_accelerator(spec: SpecBase) -> None:
-    """A GPU run where torch sees no GPU is refused before any data is generated."""
+def _check_environment(spec: SpecBase) -> None:
+    """A GPU run where torch sees no GPU, or a W&B mode in the environment that W&B does not know, is
+    refused before any data is generated."""
+    from sciml.pipelines.tracking import wandb_mode
+
+    wandb_mode(spec)
     if spec.trainer.accelerator in ("gpu", "cuda"):
         import torch
 

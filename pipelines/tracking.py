@@ -15,12 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from sciml.pipelines import rundir
+from sciml.pipelines.errors import SpecError
 from sciml.pipelines.spec import SpecBase, resolved_dict
 
 
 def wandb_mode(spec: SpecBase) -> str:
     """``offline``, ``online`` or ``disabled``: the environment's ``WANDB_MODE`` wins over the spec."""
-    return os.environ.get("WANDB_MODE") or spec.logging.wandb.mode
+    mode = os.environ.get("WANDB_MODE") or spec.logging.wandb.mode
+    if mode not in ("offline", "online", "disabled", "dryrun"):
+        raise SpecError(f"WANDB_MODE={mode} in the environment: must be offline, online or disabled (it overrides logging.wandb.mode)")
+    return mode
 
 
 def _init_kwargs(spec: SpecBase, run_dir: Path, job_type: str, run_id: str) -> dict[str, Any]:

@@ -334,3 +334,10 @@ def test_a_run_directory_in_use_by_another_process_is_refused(tiny_spec: Path, t
             assert result.stderr.strip() == f"error: {run_dir}: another sciml process is using this run directory; wait for it or stop it"
     assert (run_dir / "run.json").read_text() == before
     assert sciml("evaluate", tiny_spec, "--run-dir", run_dir).returncode == 0, "released when its holder ends"
+
+
+def test_an_unknown_wandb_mode_in_the_environment_is_refused_before_generating(tiny_spec: Path, tmp_path: Path) -> None:
+    result = sciml("run", tiny_spec, env={"WANDB_MODE": "bogus"})
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: WANDB_MODE=bogus in the environment: must be offline, online or disabled (it overrides logging.wandb.mode)"
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "runs").exists()
