@@ -80,7 +80,7 @@ def train(
             path = rundir.existing(resume)
             held.enter_context(rundir.exclusive(path))
             state = rundir.read_state(path)
-            if state["status"] in ("trained", "complete") and "train" in state["stages"]:
+            if _trained_to_the_end(spec, state):
                 say(f"{path}: training finished before; nothing to train")
                 return RunResult(spec=spec, dataset=generate(spec, quiet=True), run_dir=path, metrics={"train": state["stages"]["train"]})
             with _recording_status(path):
@@ -99,6 +99,13 @@ def train(
             summary = fit(spec, dataset, path, resume is not None)
         rundir.update_state(path, status="trained", stages={"train": summary})
     return RunResult(spec=spec, dataset=dataset, run_dir=path, metrics={"train": summary})
+
+
+def _trained_to_the_end(spec: SpecBase, state: dict[str, Any]) -> bool:
+    """Whether the run's training finished all of ``train.max_epochs`` (one stopped by
+    ``trainer.max_time``, or whose spec asks for more epochs now, continues on resume)."""
+    summary = state["stages"].get("train", {})
+    return state["status"] in ("trained", "complete") and summary.get("epochs", -1) >= spec.train.max_epochs
 
 
 def _check_environment(spec: SpecBase) -> None:
@@ -132,7 +139,7 @@ def _train_as_worker(spec: SpecBase, requested: str | Path | None) -> RunResult:
         time.sleep(1)
     dataset = generate(spec, quiet=True)
     state = rundir.read_state(path)
-    if state["status"] in ("trained", "complete") and "train" in state["stages"]:  # as rank 0: nothing to train
+    if _trained_to_the_end(spec, state):  # as rank 0 decides
         return RunResult(spec=spec, dataset=dataset, run_dir=path, metrics={"train": state["stages"]["train"]})
     try:
         summary = fit(spec, dataset, path, resume=(path / "checkpoints" / "last.ckpt").exists())  # rank 0 records the state

@@ -73,7 +73,6 @@ def test_resume_continues_from_last_checkpoint(tiny_spec: Path, tmp_path: Path) 
     # Pretend the run was cut after 2 of 3 epochs: its spec asks for 3, its last.ckpt holds 2.
     resolved = run / "spec.resolved.yaml"
     resolved.write_text(resolved.read_text().replace("max_epochs: 2", "max_epochs: 3"))
-    rundir.update_state(run, status="interrupted")
     # ... and an earlier resumed attempt was killed outright: epoch 0's rows still set aside, epoch 1's
     # in the file that attempt had started
     logs = run / "logs"
