@@ -82,8 +82,8 @@ def file_digest(path: str | Path) -> str | None:
     return digest.hexdigest()
 
 
-def dataset_dir(cache: str | Path, data: DataConfig, seed: int, digests: dict[str, str | None] | None = None) -> Path:
-    """``<cache>/<kind>-<key>``."""
+def dataset_dir(cache: str | Path, data: DataConfig, seed: int, digests: dict[str, str | None]) -> Path:
+    """``<cache>/<kind>-<key>`` (``digests``: :func:`input_digests`)."""
     return Path(cache) / f"{data.kind}-{dataset_key(data, seed, digests)}"
 
 

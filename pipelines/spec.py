@@ -414,9 +414,8 @@ def _union_error(errors: list[dict[str, Any]]) -> tuple[dict[str, Any], int] | N
     fitting = [e for e in arms if _arm_takes(e["loc"][at], value)]
     if len(fitting) == 1:
         return {**fitting[0], "loc": loc[:at] + fitting[0]["loc"][at + 1 :]}, len(arms)
-    names = [_arm_name(e["loc"][at]) for e in arms if len(e["loc"]) == at + 1 or e["loc"][at] != arms[0]["loc"][at]]
-    listed = ", ".join(dict.fromkeys(names))
-    text = f"must be {listed.rsplit(', ', 1)[0]} or {listed.rsplit(', ', 1)[1]}" if ", " in listed else f"must be {listed}"
+    *others, last = dict.fromkeys(_arm_name(e["loc"][at]) for e in arms)  # an arm's item errors name it once
+    text = f"must be {', '.join(others)} or {last}" if others else f"must be {last}"
     return {"type": "union", "loc": loc[:at], "msg": text, "input": value, "ctx": {}}, len(arms)
 
 
