@@ -29,6 +29,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from sciml.pipelines.errors import SpecError, user_path
 from sciml.pipelines.spec import SpecBase, dump_yaml, resolved_dict
 
@@ -158,10 +160,25 @@ def update_state(path: Path, **fields: Any) -> dict[str, Any]:
     return state
 
 
+def record_evaluators(path: Path, spec: SpecBase) -> None:
+    """Make ``spec.resolved.yaml`` name the evaluate section that wrote ``metrics.json`` (``sciml evaluate``
+    may change it; the trained sections are checked to match), so the run's files agree and a resume
+    evaluates the same way."""
+    resolved_file = path / "spec.resolved.yaml"
+    resolved = yaml.safe_load(resolved_file.read_text(encoding="utf-8"))
+    evaluators = resolved_dict(spec)["evaluate"]
+    if resolved.get("evaluate") != evaluators:
+        _write_atomic(resolved_file, dump_yaml({**resolved, "evaluate": evaluators}))
+
+
 def write_json(path: Path, data: Any) -> None:
     """Write JSON through a temporary file and a rename, so a reader never sees half a file."""
+    _write_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
 
 

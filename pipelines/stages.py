@@ -109,11 +109,11 @@ def _trained_to_the_end(spec: SpecBase, state: dict[str, Any]) -> bool:
 
 
 def _check_environment(spec: SpecBase) -> None:
-    """A GPU run where torch sees no GPU, or a W&B mode in the environment that W&B does not know, is
+    """A GPU run where torch sees no GPU, or a W&B mode that W&B does not know or cannot log in, is
     refused before any data is generated."""
-    from sciml.pipelines.tracking import wandb_mode
+    from sciml.pipelines.tracking import check_credentials
 
-    wandb_mode(spec)
+    check_credentials(spec)
     if spec.trainer.accelerator in ("gpu", "cuda"):
         import torch
 
@@ -176,8 +176,11 @@ def _recording_status(path: Path) -> Iterator[None]:
 
 def evaluate(spec: SpecBase, run_dir: str | Path, dataset: DatasetFiles | None = None) -> dict[str, Any]:
     """Run every evaluator of the spec on the trained run; writes ``metrics.json`` and ``plots/``."""
+    from sciml.pipelines.tracking import check_credentials
+
     path = rundir.existing(run_dir)
     _check_same_training(spec, path)
+    check_credentials(spec)
     with rundir.exclusive(path):
         try:
             return _evaluate(spec, path, dataset or generate(spec, quiet=True))
@@ -216,6 +219,7 @@ def _evaluate(spec: SpecBase, path: Path, dataset: DatasetFiles) -> dict[str, An
         shutil.rmtree(plots)
     partial.rename(plots)
     rundir.write_json(path / "metrics.json", metrics)
+    rundir.record_evaluators(path, spec)
     tracking.log_evaluation(spec, path, {k: v for k, v in flatten(metrics).items() if not k.startswith("train/")})
     # an unfinished training run (interrupted, failed) keeps its status: its metrics never look final
     finished = state["status"] in ("trained", "complete")

@@ -27,6 +27,22 @@ def wandb_mode(spec: SpecBase) -> str:
     return mode
 
 
+def check_credentials(spec: SpecBase) -> None:
+    """Online W&B needs an API key (``wandb login``, ``WANDB_API_KEY``): refuse a run without one before
+    any work, instead of failing inside W&B once the data is generated. A terminal gets W&B's own prompt."""
+    if wandb_mode(spec) != "online":
+        return
+    import wandb
+
+    try:
+        wandb.login(verify=False)
+    except wandb.errors.UsageError as error:
+        raise SpecError(
+            f"logging.wandb.mode: online (or WANDB_MODE=online), but W&B has no API key ({error}); "
+            "run `wandb login`, set WANDB_API_KEY, or log offline"
+        ) from None
+
+
 def _init_kwargs(spec: SpecBase, run_dir: Path, job_type: str, run_id: str) -> dict[str, Any]:
     settings = spec.logging.wandb
     return {

@@ -32,6 +32,7 @@ def sciml(*args: str, env: dict[str, str] | None = None, timeout: int = 600) -> 
     return subprocess.run(
         [SCIML, *map(str, args)],
         capture_output=True,
+        stdin=subprocess.DEVNULL,  # never a terminal: nothing may wait for a prompt
         text=True,
         timeout=timeout,
         env={**os.environ, **(env or {})},

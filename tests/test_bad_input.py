@@ -341,3 +341,18 @@ def test_an_unknown_wandb_mode_in_the_environment_is_refused_before_generating(t
     assert result.returncode == 2
     assert result.stderr.strip() == "error: WANDB_MODE=bogus in the environment: must be offline, online or disabled (it overrides logging.wandb.mode)"
     assert not (tmp_path / "cache").exists() and not (tmp_path / "runs").exists()
+
+
+def test_online_wandb_without_an_api_key_is_refused_before_generating(tiny_spec: Path, tmp_path: Path) -> None:
+    no_credentials = {
+        "WANDB_MODE": "online",
+        "WANDB_API_KEY": "",
+        "HOME": str(tmp_path / "home"),  # no ~/.netrc
+        "WANDB_CONFIG_DIR": str(tmp_path / "wandb-config"),
+        "WANDB_BASE_URL": "http://127.0.0.1:9",  # any network use would hit a closed port
+    }
+    result = sciml("run", tiny_spec, env=no_credentials)
+    assert result.returncode == 2, result.stderr[-2000:]
+    message = result.stderr.strip()
+    assert message.startswith("error: logging.wandb.mode: online") and "wandb login" in message and "\n" not in message
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "runs").exists()

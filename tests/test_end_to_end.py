@@ -7,6 +7,7 @@ import signal
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sciml_testing import sciml, start, stop, wait_until
 from sciml.pipelines import rundir
@@ -17,6 +18,10 @@ pytestmark = pytest.mark.slow
 
 def _state(run_dir: Path) -> dict:
     return json.loads((run_dir / "run.json").read_text())
+
+
+def _resolved_splits(run_dir: Path) -> list[str]:
+    return yaml.safe_load((run_dir / "spec.resolved.yaml").read_text())["evaluate"][0]["splits"]
 
 
 def test_run_writes_a_complete_run_dir_and_reuses_the_dataset(tiny_spec: Path, tmp_path: Path) -> None:
@@ -55,6 +60,8 @@ def test_stages_one_by_one(tiny_spec: Path, tmp_path: Path) -> None:
     metrics = json.loads((run / "metrics.json").read_text())["operator_metrics"]
     assert {"val/rel_l2", "test/rel_l2"} <= set(metrics)
     assert (run / "plots/operator_metrics_val_errors.csv").is_file()
+    # the run's resolved spec names the evaluation that wrote metrics.json, and a resume would repeat it
+    assert _resolved_splits(run) == ["val", "test"]
     mismatched = sciml("evaluate", tiny_spec, "--run-dir", run, "model.width=9")
     assert mismatched.returncode == 2 and "model: differs from the run being evaluated" in mismatched.stderr
     # a run whose training was cut short can be evaluated, but never turns "complete"
@@ -62,6 +69,7 @@ def test_stages_one_by_one(tiny_spec: Path, tmp_path: Path) -> None:
     unfinished = sciml("evaluate", tiny_spec, "--run-dir", run)
     assert unfinished.returncode == 0, unfinished.stderr[-3000:]
     assert _state(run)["status"] == "interrupted" and "training is interrupted" in unfinished.stderr
+    assert _resolved_splits(run) == ["test"]
     # the new evaluation's plots replace the last one's (that evaluated the val split too)
     assert sorted(p.name for p in (run / "plots").iterdir()) == ["operator_metrics_test.png", "operator_metrics_test_errors.csv"]
     assert not (run / "plots.partial").exists()
