@@ -31,7 +31,8 @@ from sciml.pipelines.spec import SpecBase
 
 
 def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> dict[str, float]:
-    """Train; returns a summary (best monitored value, epochs, steps, seconds) for ``metrics.json``.
+    """Train; returns a summary (best monitored value, epochs, steps, seconds) for ``metrics.json``;
+    ``seconds`` sums the attempts of a resumed run (each up to the checkpoint the next resumed from).
 
     ``resume`` continues from ``checkpoints/last.ckpt`` (optimizer, schedule and epoch included).
     Ctrl+C or SIGTERM during training raises :class:`Interrupted` after Lightning's clean stop.
@@ -49,12 +50,13 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
     wandb_logger = tracking.training_logger(spec, run_dir) if is_rank_zero() else None
     if wandb_logger is not None:
         loggers.append(wandb_logger)
+    clock = _TrainingClock()
     trainer = L.Trainer(
         **spec.trainer.lightning_kwargs(),
         max_epochs=spec.train.max_epochs,
         default_root_dir=str(run_dir),
         logger=loggers,
-        callbacks=[checkpoints, latest, _ProgressBar(leave=True), _StopTogetherOnSigterm()],
+        callbacks=[checkpoints, latest, _ProgressBar(leave=True), _StopTogetherOnSigterm(), clock],
         enable_model_summary=False,
         use_distributed_sampler=False,  # TaskModule makes its own, honouring train.shuffle
     )
@@ -63,7 +65,6 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
     csv_path = run_dir / "logs" / "metrics.csv"
     earlier = _set_aside(csv_path) if resume and is_rank_zero() else None
     os.environ[RUN_DIR_ENV] = str(run_dir.resolve())
-    started = time.perf_counter()
     try:
         trainer.fit(task, ckpt_path=str(last) if resume else None, weights_only=True)
     except (KeyboardInterrupt, SystemExit) as error:  # Lightning stops cleanly after Ctrl+C or SIGTERM, then raises
@@ -80,9 +81,27 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
         f"best_{task.monitor.replace('/', '_')}": float(best) if best is not None else float("nan"),
         "epochs": trainer.current_epoch,
         "steps": trainer.global_step,
-        "seconds": round(time.perf_counter() - started, 2),
+        "seconds": round(clock.seconds(), 2),
         "world_size": trainer.world_size,
     }
+
+
+class _TrainingClock(Callback):
+    """Wall-clock seconds of training, summed over a run's attempts: every checkpoint stores the total so
+    far (callback state), and a resume from it continues the count."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.earlier = 0.0
+
+    def seconds(self) -> float:
+        return self.earlier + time.perf_counter() - self.started
+
+    def state_dict(self) -> dict[str, float]:
+        return {"seconds": self.seconds()}
+
+    def load_state_dict(self, state_dict: dict[str, float]) -> None:
+        self.earlier = float(state_dict.get("seconds", 0.0))
 
 
 class _StopTogetherOnSigterm(Callback):

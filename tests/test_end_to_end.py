@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,8 @@ def test_stages_one_by_one(tiny_spec: Path, tmp_path: Path) -> None:
 
 
 def test_resume_continues_from_last_checkpoint(tiny_spec: Path, tmp_path: Path) -> None:
+    import torch
+
     run = tmp_path / "r"
     assert sciml("train", tiny_spec, "--run-dir", run).returncode == 0
     # Pretend the run was cut after 2 of 3 epochs: its spec asks for 3, its last.ckpt holds 2.
@@ -87,11 +90,21 @@ def test_resume_continues_from_last_checkpoint(tiny_spec: Path, tmp_path: Path) 
     header, *rows = (logs / "metrics.csv").read_text().splitlines()
     (logs / "metrics.before-resume.csv").write_text("\n".join([header, *(r for r in rows if r.startswith("0,"))]) + "\n")
     (logs / "metrics.csv").write_text("\n".join([header, *(r for r in rows if r.startswith("1,"))]) + "\n")
+    # ... after 1000 s of training: the resumed run's seconds continue that count
+    last = run / "checkpoints" / "last.ckpt"
+    checkpoint = torch.load(last, map_location="cpu", weights_only=False)
+    (clock,) = [key for key in checkpoint["callbacks"] if "TrainingClock" in key]
+    assert 0 < checkpoint["callbacks"][clock]["seconds"] <= _state(run)["stages"]["train"]["seconds"]
+    checkpoint["callbacks"][clock]["seconds"] = 1000.0
+    torch.save(checkpoint, last)
+    started = time.perf_counter()
     resumed = sciml("run", "--resume", run)
+    took = time.perf_counter() - started
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     state = _state(run)
     assert state["status"] == "complete"
     assert state["stages"]["train"]["steps"] == 9, "3 epochs of 3 steps: training continued, not restarted"
+    assert 1000 < state["stages"]["train"]["seconds"] < 1000 + took
     epochs = [line.split(",")[0] for line in (logs / "metrics.csv").read_text().splitlines()[1:]]
     assert epochs == sorted(epochs) and {"0", "1", "2"} <= set(epochs), "every attempt's rows, in order"
     assert not (logs / "metrics.before-resume.csv").exists()
