@@ -47,8 +47,16 @@ class Interrupted(BaseException):
 
     @classmethod
     def of_run(cls, cause: BaseException | int, run_dir: object) -> "Interrupted":
-        """The stop by ``cause`` of the run in ``run_dir``, with the command that continues it."""
-        return cls.after(cause, f"; continue with --resume {run_dir}")
+        """The stop by ``cause`` of the run in ``run_dir``, with the command that continues it; under
+        ``dvc repro`` (which names the stage in ``DVC_STAGE``) also what a repeated ``dvc repro`` does."""
+        stage = os.environ.get("DVC_STAGE")
+        if not stage:
+            return cls.after(cause, f"; continue with --resume {run_dir}")
+        return cls.after(
+            cause,
+            f"; `dvc repro` would train stage {stage} again from the start (DVC removes its outputs first); "
+            f"to continue it instead: sciml train --resume {run_dir}, then dvc commit -f {stage}",
+        )
 
 
 def handle_stop_signals() -> None:

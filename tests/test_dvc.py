@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sciml_testing import ROOT, TINY_SPEC, sciml
+from sciml_testing import ROOT, TINY_SPEC, sciml, stop, wait_until
 from sciml.pipelines import dvc
 from sciml.pipelines.errors import SpecError
 
@@ -135,20 +136,26 @@ def _ran(output: str) -> set[str]:
     return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
 
 
-@pytest.mark.slow
-def test_dvc_repro_follows_the_spec_sections(tmp_path: Path) -> None:
+def _dvc_repo(tmp_path: Path, spec_text: str) -> tuple[Path, Path]:
+    """A git + DVC repository holding ``specs/tiny.yaml`` and the dvc.yaml written from it; (repo, spec)."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    spec = _spec(repo, "tiny", TINY_SPEC.replace("max_epochs: 2", "max_epochs: 1"))
+    spec = _spec(repo, "tiny", spec_text)
     shutil.copy(ROOT / ".gitignore", repo / ".gitignore")  # the project's: runs/ and .sciml/ are ignored
     _run(str(BIN / "sciml"), "dvc", "write", "specs/tiny.yaml", cwd=repo)
     _run("git", "init", "-q", cwd=repo)
     _run("git", "config", "user.email", "test@example.com", cwd=repo)
     _run("git", "config", "user.name", "test", cwd=repo)
-    dvc_bin = str(BIN / "dvc")
-    _run(dvc_bin, "init", "-q", cwd=repo)
+    _run(str(BIN / "dvc"), "init", "-q", cwd=repo)
     _run("git", "add", "-A", cwd=repo)
     _run("git", "commit", "-qm", "pipeline", cwd=repo)
+    return repo, spec
+
+
+@pytest.mark.slow
+def test_dvc_repro_follows_the_spec_sections(tmp_path: Path) -> None:
+    repo, spec = _dvc_repo(tmp_path, TINY_SPEC.replace("max_epochs: 2", "max_epochs: 1"))
+    dvc_bin = str(BIN / "dvc")
     all_stages = {"tiny-generate", "tiny-train", "tiny-evaluate"}
 
     first = _run(dvc_bin, "repro", cwd=repo)
@@ -209,3 +216,22 @@ def test_params_name_only_the_sections_the_spec_writes_and_stems_must_differ(tmp
     (tmp_path / "specs" / "more" / "bare.yaml").write_text((tmp_path / "specs" / "bare.yaml").read_text())
     with pytest.raises(SpecError, match=r"specs/more/bare.yaml: its stages would take the names of specs/bare.yaml's \(bare-\*\)"):
         dvc.render(["specs/bare.yaml", "specs/more/bare.yaml"])
+
+
+@pytest.mark.slow
+def test_a_train_stage_stopped_under_dvc_repro_says_how_to_continue_and_that_works(tmp_path: Path) -> None:
+    repo, _ = _dvc_repo(tmp_path, TINY_SPEC.replace("max_epochs: 2", "max_epochs: 200"))
+    dvc_bin, train = str(BIN / "dvc"), repo / "results/tiny/train"
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    repro = subprocess.Popen([dvc_bin, "repro"], cwd=repo, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    wait_until(repro, (train / "checkpoints/last.ckpt").exists, timeout=300)
+    stderr = stop(repro, signal.SIGTERM, group=True)  # as Slurm or `kill -- -PGID` would
+    hint = "to continue it instead: sciml train --resume results/tiny/train, then dvc commit -f tiny-train"
+    assert hint in stderr and "`dvc repro` would train stage tiny-train again from the start" in stderr, stderr[-3000:]
+    # following the hint continues the training, and DVC then runs only the stage after it
+    _run(str(BIN / "sciml"), "train", "--resume", "results/tiny/train", cwd=repo)
+    assert json.loads((train / "run.json").read_text())["stages"]["train"]["epochs"] == 200
+    _run(dvc_bin, "commit", "-f", "tiny-train", cwd=repo)
+    after = _run(dvc_bin, "repro", cwd=repo)
+    assert _ran(after.stdout) == {"tiny-evaluate"}, after.stdout
+    assert json.loads((repo / "results/tiny/metrics.json").read_text())["train"]["epochs"] == 200
