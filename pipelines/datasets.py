@@ -5,7 +5,8 @@ A dataset lives in ``<paths.cache>/<kind>-<key>/`` with one file per split (``tr
 second run with the same data section finds the files and generates nothing. Each split is written
 to a temporary name in batches of ``DataConfig.batch_size`` samples (peak memory does not grow with
 the number of samples) and renamed when complete: a file named ``<split>.h5`` is always whole, and
-an interrupted generation resumes with the splits still missing.
+an interrupted generation resumes with the splits still missing. One process at a time generates
+into a dataset directory; another that needs it waits, then reads what the first wrote.
 
 Sample ``i`` of split ``s`` draws from ``SeedSequence(seed, spawn_key=(split_index(s), i))``, so a
 sample does not depend on batching or on how generation is sharded over processes. With
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import itertools
 import json
@@ -115,15 +117,34 @@ def ensure_dataset(
         with user_path("paths.cache"):
             root.mkdir(parents=True, exist_ok=True)
         try:
-            shared = data.setup(seed)
-            for split in missing:
-                _write_split(data, seed, split, sizes[split], shared, files[split], progress, workers, digests)
+            with _generating(root):
+                missing = [split for split, path in files.items() if not _opens(path)]  # another process may have made them
+                shared = data.setup(seed) if missing else {}
+                for split in missing:
+                    _write_split(data, seed, split, sizes[split], shared, files[split], progress, workers, digests)
         except BaseException:
             if created and not any(root.iterdir()):  # nothing was written: leave no trace of the dataset
                 with contextlib.suppress(OSError):  # another process may have started writing there
                     root.rmdir()
             raise
     return DatasetFiles(root=root, splits=files, key=root.name), bool(missing)
+
+
+@contextlib.contextmanager
+def _generating(root: Path) -> Iterator[None]:
+    """Hold the dataset directory while generating into it (an advisory ``flock`` on the directory,
+    released when the process ends however it ends): runs of one data section started together (a job
+    array, a sweep over model settings) generate it once, the others wait and then read it."""
+    handle = os.open(root, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"waiting for another process generating {root}")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
 
 
 def _opens(path: Path) -> bool:

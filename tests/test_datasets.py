@@ -105,6 +105,32 @@ def test_interrupted_generation_leaves_nothing_complete_and_resumes(tmp_path: Pa
     assert read_arrays(files.path("test"))["x"].shape == (3, 4)
 
 
+def test_runs_started_together_generate_a_dataset_once(tmp_path: Path) -> None:
+    class Gated(Counter):
+        started: ClassVar[threading.Event] = threading.Event()
+        release: ClassVar[threading.Event] = threading.Event()
+
+        def sample(self, split, seeds, shared):
+            Gated.started.set()
+            assert Gated.release.wait(timeout=60)
+            return super().sample(split, seeds, shared)
+
+    Counter.made.clear()
+    results: dict[str, tuple] = {}
+    first = threading.Thread(target=lambda: results.update(first=ensure_dataset(Gated(), 0, tmp_path)))
+    second = threading.Thread(target=lambda: results.update(second=ensure_dataset(Gated(), 0, tmp_path)))
+    first.start()
+    assert Gated.started.wait(timeout=60)
+    second.start()
+    second.join(timeout=1.0)
+    assert second.is_alive(), "the second run waits while the first generates"
+    Gated.release.set()
+    first.join(timeout=60)
+    second.join(timeout=60)
+    assert results["first"][1] and not results["second"][1], "the second run generated nothing"
+    assert sum(Counter.made) == 13 and results["first"][0] == results["second"][0]
+
+
 class Batched(Counter):
     batch_size = 3  # several batches per split, so that two workers share the work
 
