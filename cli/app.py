@@ -40,7 +40,9 @@ def run(
     spec: Optional[Path] = SpecOrResumeArg,
     overrides: Optional[list[str]] = OverridesArg,
     run_dir: Optional[Path] = RunDirOpt,
-    resume: Optional[Path] = ResumeOpt,
+    resume: Optional[Path] = typer.Option(
+        None, "--resume", help="continue the run in this directory from its last.ckpt, or the sweep in this directory"
+    ),
     sweep: Optional[list[str]] = typer.Option(
         None, "--sweep", help="KEY=V1,V2,...: run the grid of all --sweep values, one run each (--run-dir: the sweep's directory)"
     ),
@@ -54,7 +56,13 @@ def run(
         run_sweep(spec, overrides or [], sweep, run_dir=run_dir)
         return
     from sciml.pipelines.stages import run as run_all
+    from sciml.pipelines.sweep import continue_sweep, is_sweep
 
+    if resume is not None and is_sweep(resume):
+        if spec is not None or overrides or run_dir is not None:
+            raise SpecError(f"--resume {resume}: a sweep continues with its own spec and grid; pass no SPEC, overrides or --run-dir")
+        continue_sweep(resume)
+        return
     run_all(spec, overrides or [], run_dir=run_dir, resume=resume)
 
 

@@ -4,19 +4,25 @@ Each point of the grid is a full run (generate, train, evaluate) in its own dire
 sweep's directory, ``<paths.runs>/<name>-sweep-<time>/<index>-<key>=<value>...``; every run keeps the
 spec's name, so W&B files them all in the spec's group, and carries the tag ``sweep-<time>`` that
 tells this sweep's runs apart there. The sweep ends with :mod:`~sciml.pipelines.compare` over its runs.
+``sciml run --resume <sweep directory>`` continues an interrupted sweep.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import re
+import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sciml.pipelines.errors import DivergedError, SpecError
+from sciml.pipelines.errors import DivergedError, Interrupted, SpecError
 from sciml.pipelines.spec import parse_override, parse_yaml
+
+SWEEP_FILE = "sweep.json"
+"""In a sweep's directory: the overrides every run takes, its tags override and the grid's points, as JSON."""
 
 
 def split_values(text: str) -> list[str]:
@@ -75,12 +81,14 @@ def run_sweep(
 ) -> list[Path]:
     """Run the grid sequentially; returns the run directories (a diverged run is recorded, the rest go on).
 
-    Raises :class:`DivergedError` at the end if any run diverged, after the comparison is printed.
+    The sweep's directory keeps the spec as given (``spec.yaml``) and the grid (``sweep.json``), so an
+    interrupted sweep continues with :func:`continue_sweep`. Raises :class:`DivergedError` at the end if
+    any run diverged, after the comparison is printed.
     """
-    from sciml.pipelines import compare, rundir
+    from sciml.pipelines import rundir
     from sciml.pipelines.console import say
+    from sciml.pipelines.errors import user_path
     from sciml.pipelines.spec import load_spec
-    from sciml.pipelines.stages import run
 
     axes = parse_sweep(sweep)
     points = grid(axes)
@@ -93,23 +101,77 @@ def run_sweep(
     tags = f"tags={_flow_list([*base_spec.tags, tag])}"
     for point in points:  # every point is validated before the first run starts
         load_spec(source, [*overrides, *point])
+    with user_path("--run-dir" if run_dir is not None else "paths.runs"):
+        root.mkdir(parents=True)
+    shutil.copyfile(source, root / "spec.yaml")
+    rundir.write_json(root / SWEEP_FILE, {"overrides": list(overrides), "tags": tags, "points": points})
     say(f"sweep of {len(points)} runs in {root} (W&B group {base_spec.name}, tag {tag})")
+    return _run_points(root)
+
+
+def continue_sweep(root: str | Path) -> list[Path]:
+    """Finish the sweep in ``root``: runs not started are started, interrupted ones resumed, and complete
+    or diverged ones kept; then the comparison over all of them, as :func:`run_sweep` ends."""
+    from sciml.pipelines.console import say
+
+    root = Path(root)
+    say(f"continuing the sweep in {root}")
+    return _run_points(root)
+
+
+def is_sweep(path: str | Path) -> bool:
+    """Whether ``path`` is a sweep's directory (made by :func:`run_sweep`)."""
+    return (Path(path) / SWEEP_FILE).is_file()
+
+
+
+def _run_points(root: Path) -> list[Path]:
+    """Run every point of the sweep in ``root`` that has not finished; returns the run directories."""
+    from sciml.pipelines import compare, rundir
+    from sciml.pipelines.console import say
+    from sciml.pipelines.stages import run
+
+    record = _read_record(root)
+    source, overrides, tags, points = root / "spec.yaml", record["overrides"], record["tags"], record["points"]
     done, diverged = [], []
     for index, point in enumerate(points):
         path = root / point_name(index, point)
-        say(f"[{index + 1}/{len(points)}] {' '.join(point)}")
-        try:
-            run(source, [*overrides, *point, tags], run_dir=path)
-        except DivergedError as error:
-            diverged.append(f"{path.name}: {error}")
+        state = rundir.read_state(path) if (path / "run.json").is_file() else None
+        if state is not None and state["status"] in ("complete", "failed"):
+            say(f"[{index + 1}/{len(points)}] {' '.join(point)}: {state['status']} before")
+        else:
+            say(f"[{index + 1}/{len(points)}] {' '.join(point)}" + " (resumed)" * (state is not None))
+            try:
+                if state is None:
+                    run(source, [*overrides, *point, tags], run_dir=path)
+                else:
+                    run(None, resume=path)
+            except DivergedError:
+                pass  # recorded in the run's run.json as failed; reported below
+            except (Interrupted, KeyboardInterrupt) as error:
+                raise Interrupted.after(error, f" in sweep run {path.name}; continue the sweep with --resume {root}") from error
         if (path / "run.json").is_file():
             done.append(path)
-            rundir.update_state(path, sweep={"root": str(root), "index": index, "point": point})
+            state = rundir.update_state(path, sweep={"root": str(root), "index": index, "point": point})
+            if state["status"] == "failed":
+                diverged.append(f"{path.name}: {state.get('error', 'failed')}")
     if done:
         compare.print_table(compare.compare(done))
     if diverged:
         raise DivergedError(f"{len(diverged)} of {len(points)} sweep runs diverged: " + "; ".join(diverged))
     return done
+
+
+def _read_record(root: Path) -> dict[str, Any]:
+    """``sweep.json`` of the sweep in ``root`` (see :data:`SWEEP_FILE`)."""
+    try:
+        record = json.loads((root / SWEEP_FILE).read_text(encoding="utf-8"))
+        expected = {"overrides": list, "tags": str, "points": list}
+        if not isinstance(record, dict) or not all(isinstance(record.get(key), kind) for key, kind in expected.items()):
+            raise ValueError("not the record sciml writes")
+    except (OSError, ValueError) as error:
+        raise SpecError(f"{root / SWEEP_FILE}: cannot read the sweep's record ({error})") from error
+    return record
 
 
 def _flow_list(values: Sequence[Any]) -> str:

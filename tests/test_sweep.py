@@ -10,7 +10,7 @@ import yaml
 
 from sciml_testing import TINY_SPEC, sciml
 from sciml.pipelines import rundir, stages, sweep
-from sciml.pipelines.errors import DivergedError, SpecError
+from sciml.pipelines.errors import DivergedError, Interrupted, SpecError
 
 
 def test_values_split_on_top_level_commas_only() -> None:
@@ -70,16 +70,58 @@ def test_a_diverged_point_does_not_stop_the_sweep(tiny_spec: Path, tmp_path: Pat
         rundir.create(Path(run_dir), spec, text, list(overrides))
         calls.append(list(overrides))
         if spec.train.optimizer.lr > 1:
+            rundir.update_state(Path(run_dir), status="failed", error="training diverged at step 1")
             raise DivergedError("training diverged at step 1")
+        rundir.update_state(Path(run_dir), status="complete")
 
     monkeypatch.setattr(stages, "run", fake_run)
     with pytest.raises(DivergedError, match="1 of 3 sweep runs diverged: 01-lr=1.0e"):
         sweep.run_sweep(tiny_spec, ["model.width=4"], ["train.optimizer.lr=0.01,1.0e+12,0.02"], tmp_path / "sw")
     assert [c[1] for c in calls] == ["train.optimizer.lr=0.01", "train.optimizer.lr=1.0e+12", "train.optimizer.lr=0.02"]
     assert all(c[0] == "model.width=4" and c[2].startswith("tags=[sweep-") for c in calls)
-    made = sorted((tmp_path / "sw").iterdir())
+    made = sorted(p for p in (tmp_path / "sw").iterdir() if p.is_dir())
     assert [p.name for p in made] == ["00-lr=0.01", "01-lr=1.0e+12", "02-lr=0.02"]
     assert [json.loads((p / "run.json").read_text())["sweep"]["index"] for p in made] == [0, 1, 2]
+
+
+def test_an_interrupted_sweep_continues_where_it_stopped(tiny_spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a stand-in for the stages: a stop in the second run, then ``--resume`` of the sweep."""
+    calls: list[tuple] = []
+
+    def fake_run(source, overrides=(), run_dir=None, resume=None):
+        calls.append((source, list(overrides), run_dir, resume))
+        if resume is not None:
+            rundir.update_state(Path(resume), status="complete")
+            return
+        spec, text = stages.load(source, overrides)
+        rundir.create(Path(run_dir), spec, text, list(overrides))
+        if spec.model.width == 6 and len(calls) == 2:  # the first attempt at the second point
+            rundir.update_state(Path(run_dir), status="interrupted")
+            raise KeyboardInterrupt
+        rundir.update_state(Path(run_dir), status="complete")
+
+    monkeypatch.setattr(stages, "run", fake_run)
+    root = tmp_path / "sw"
+    with pytest.raises(Interrupted, match=f"^interrupted in sweep run 01-width=6; continue the sweep with --resume {root}$"):
+        sweep.run_sweep(tiny_spec, ["train.max_epochs=1"], ["model.width=4,6,8"], root)
+    tiny_spec.write_text("a spec edited since the sweep started")  # the sweep runs its own copy
+    calls.clear()
+    done = sweep.continue_sweep(root)
+    assert [p.name for p in done] == ["00-width=4", "01-width=6", "02-width=8"]
+    assert [(c[2], c[3]) for c in calls] == [(None, root / "01-width=6"), (root / "02-width=8", None)], "resumed, then started"
+    source, overrides = calls[1][:2]
+    assert source == root / "spec.yaml" and overrides[:2] == ["train.max_epochs=1", "model.width=8"]
+    assert overrides[2].startswith("tags=[sweep-")
+    assert all(json.loads((p / "run.json").read_text())["status"] == "complete" for p in done)
+
+
+def test_resume_of_a_sweep_takes_no_spec(tiny_spec: Path, tmp_path: Path) -> None:
+    root = tmp_path / "sw"
+    root.mkdir()
+    (root / "sweep.json").write_text('{"overrides": [], "tags": "tags=[x]", "points": []}')
+    result = sciml("run", tiny_spec, "--resume", root)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: --resume {root}: a sweep continues with its own spec and grid; pass no SPEC, overrides or --run-dir"
 
 
 @pytest.mark.slow
@@ -89,8 +131,9 @@ def test_sweep_end_to_end_then_compare(tmp_path: Path) -> None:
     root = tmp_path / "sweep"
     result = sciml("run", spec, "--sweep", "train.optimizer.lr=0.005,0.02", "--run-dir", root, env={"COLUMNS": "200"})
     assert result.returncode == 0, result.stderr[-3000:]
-    runs = sorted(root.iterdir())
+    runs = sorted(p for p in root.iterdir() if p.is_dir())
     assert [p.name for p in runs] == ["00-lr=0.005", "01-lr=0.02"]
+    assert (root / "spec.yaml").read_text() == spec.read_text() and (root / "sweep.json").is_file()
     resolved = [yaml.safe_load((p / "spec.resolved.yaml").read_text()) for p in runs]
     assert [r["train"]["optimizer"]["lr"] for r in resolved] == [0.005, 0.02]
     # One W&B group: every run keeps the spec's name (the group) and carries the same sweep tag.
@@ -106,3 +149,6 @@ def test_sweep_end_to_end_then_compare(tmp_path: Path) -> None:
     rel_row = next(line for line in lines if "operator_metrics/test/rel_l2 " in line)
     assert f"{metrics[0]:.4g}" in rel_row and f"{metrics[1]:.4g}" in rel_row
     assert lr_row in result.stderr, "the sweep ends with the same comparison"
+    again = sciml("run", "--resume", root, env={"COLUMNS": "200"})
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stderr.count("complete before") == 2 and lr_row in again.stderr, "nothing is run again"
