@@ -113,29 +113,47 @@ def ensure_dataset(
     files = {split: root / f"{split}.h5" for split in sizes}
     missing = [split for split, path in files.items() if not _opens(path)]
     if missing:
-        created = not root.exists()
-        with user_path("paths.cache"):
-            root.mkdir(parents=True, exist_ok=True)
-        try:
-            with _generating(root):
-                missing = [split for split, path in files.items() if not _opens(path)]  # another process may have made them
-                shared = data.setup(seed) if missing else {}
-                for split in missing:
-                    _write_split(data, seed, split, sizes[split], shared, files[split], progress, workers, digests)
-        except BaseException:
-            if created and not any(root.iterdir()):  # nothing was written: leave no trace of the dataset
-                with contextlib.suppress(OSError):  # another process may have started writing there
-                    root.rmdir()
-            raise
+        with _generating(root):
+            missing = [split for split, path in files.items() if not _opens(path)]  # another process may have made them
+            if missing:
+                _write_splits(data, seed, root, {split: files[split] for split in missing}, progress, workers, digests)
     return DatasetFiles(root=root, splits=files, key=root.name), bool(missing)
+
+
+def _write_splits(
+    data: DataConfig,
+    seed: int,
+    root: Path,
+    files: dict[str, Path],
+    progress: Progress | None,
+    workers: int,
+    digests: dict[str, str | None],
+) -> None:
+    """Generate the splits ``files`` names into ``root``; a directory this made and nothing got
+    written to is removed again."""
+    created = not root.exists()
+    with user_path("paths.cache"):
+        root.mkdir(parents=True, exist_ok=True)
+    sizes = data.split_sizes()
+    try:
+        shared = data.setup(seed)
+        for split, path in files.items():
+            _write_split(data, seed, split, sizes[split], shared, path, progress, workers, digests)
+    except BaseException:
+        if created and not any(root.iterdir()):  # nothing was written: leave no trace of the dataset
+            with contextlib.suppress(OSError):  # the error that stopped generation is the one to report
+                root.rmdir()
+        raise
 
 
 @contextlib.contextmanager
 def _generating(root: Path) -> Iterator[None]:
-    """Hold the dataset directory while generating into it (an advisory ``flock`` on the directory,
-    released when the process ends however it ends): runs of one data section started together (a job
-    array, a sweep over model settings) generate it once, the others wait and then read it."""
-    handle = os.open(root, os.O_RDONLY)
+    """Hold the dataset ``root`` while generating into it: an advisory ``flock`` on the lock file beside
+    it (a file, so that it works on NFS too; released when the process ends however it ends). Runs of
+    one data section started together (a job array) generate it once; the others wait, then read it."""
+    with user_path("paths.cache"):
+        root.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(root.with_name(f".{root.name}.lock"), os.O_RDWR | os.O_CREAT, 0o666)
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

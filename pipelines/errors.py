@@ -55,7 +55,7 @@ class Interrupted(BaseException):
         return cls.after(
             cause,
             f"; `dvc repro` would train stage {stage} again from the start (DVC removes its outputs first); "
-            f"to continue it instead: sciml train --resume {run_dir}, then dvc commit -f {stage}",
+            f"to continue it instead: sciml train --resume {Path(str(run_dir)).absolute()}, then dvc commit -f {stage}",
         )
 
 

@@ -72,7 +72,7 @@ def train(
     resume: str | Path | None = None,
 ) -> RunResult:
     """Generate (or reuse) the data and train; returns the run directory and the training summary."""
-    _check_environment(spec)
+    check_environment(spec)
     if not rundir.is_rank_zero():
         return _train_as_worker(spec, run_dir if run_dir is not None else resume)
     with contextlib.ExitStack() as held:
@@ -108,7 +108,7 @@ def _trained_to_the_end(spec: SpecBase, state: dict[str, Any]) -> bool:
     return state["status"] in ("trained", "complete") and summary.get("epochs", -1) >= spec.train.max_epochs
 
 
-def _check_environment(spec: SpecBase) -> None:
+def check_environment(spec: SpecBase) -> None:
     """A GPU run where torch sees no GPU, or a W&B mode that W&B does not know or cannot log in, is
     refused before any data is generated."""
     from sciml.pipelines.tracking import check_credentials

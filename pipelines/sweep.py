@@ -89,6 +89,7 @@ def run_sweep(
     from sciml.pipelines.console import say
     from sciml.pipelines.errors import user_path
     from sciml.pipelines.spec import load_spec
+    from sciml.pipelines.stages import check_environment
 
     axes = parse_sweep(sweep)
     points = grid(axes)
@@ -101,6 +102,7 @@ def run_sweep(
     tags = f"tags={_flow_list([*base_spec.tags, tag])}"
     for point in points:  # every point is validated before the first run starts
         load_spec(source, [*overrides, *point])
+    check_environment(base_spec)  # a GPU or W&B key that is missing, before the sweep's directory is made
     with user_path("--run-dir" if run_dir is not None else "paths.runs"):
         root.mkdir(parents=True)
     shutil.copyfile(source, root / "spec.yaml")
@@ -136,9 +138,11 @@ def _run_points(root: Path) -> list[Path]:
     done, diverged = [], []
     for index, point in enumerate(points):
         path = root / point_name(index, point)
-        state = rundir.read_state(path) if (path / "run.json").is_file() else None
-        if state is not None and state["status"] in ("complete", "failed"):
-            say(f"[{index + 1}/{len(points)}] {' '.join(point)}: {state['status']} before")
+        if path.is_dir() and not (path / "run.json").is_file():
+            shutil.rmtree(path)  # stopped as it was being made: it holds nothing yet
+        state = rundir.read_state(path) if path.is_dir() else None
+        if state is not None and (state["status"] == "complete" or _diverged(state)):
+            say(f"[{index + 1}/{len(points)}] {' '.join(point)}: {'diverged' if _diverged(state) else 'complete'} before")
         else:
             say(f"[{index + 1}/{len(points)}] {' '.join(point)}" + " (resumed)" * (state is not None))
             try:
@@ -153,13 +157,21 @@ def _run_points(root: Path) -> list[Path]:
         if (path / "run.json").is_file():
             done.append(path)
             state = rundir.update_state(path, sweep={"root": str(root), "index": index, "point": point})
-            if state["status"] == "failed":
-                diverged.append(f"{path.name}: {state.get('error', 'failed')}")
+            if _diverged(state):
+                diverged.append(f"{path.name}: {state['error'].removeprefix(DIVERGED)}")
     if done:
         compare.print_table(compare.compare(done))
     if diverged:
         raise DivergedError(f"{len(diverged)} of {len(points)} sweep runs diverged: " + "; ".join(diverged))
     return done
+
+
+DIVERGED = f"{DivergedError.__name__}: "
+"""How ``run.json`` records a divergence (status ``failed``); a run that failed otherwise is tried again."""
+
+
+def _diverged(state: dict[str, Any]) -> bool:
+    return state["status"] == "failed" and str(state.get("error", "")).startswith(DIVERGED)
 
 
 def _read_record(root: Path) -> dict[str, Any]:

@@ -246,7 +246,7 @@ def test_a_data_file_that_cannot_be_read_is_one_line_and_leaves_nothing(name: st
     assert len(lines) == 1 and result.stderr.startswith("error: data.path: "), result.stderr  # no blank line before it
     assert all(word in lines[0] for word in words), lines[0]
     assert not (tmp_path / "runs").exists()
-    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir()), "no empty dataset directory"
+    assert not any(p.is_dir() for p in (tmp_path / "cache").glob("*")), "no empty dataset directory"
 
 
 @pytest.mark.parametrize(("mask", "words"), [(None, ["no such file 'mask.npy'"]), ((4, 4), ["has shape (4, 4), expected (8, 8)"])])
@@ -348,6 +348,7 @@ def test_online_wandb_without_an_api_key_is_refused_before_generating(tiny_spec:
         "WANDB_MODE": "online",
         "WANDB_API_KEY": "",
         "HOME": str(tmp_path / "home"),  # no ~/.netrc
+        "NETRC": str(tmp_path / "home" / "no-netrc"),
         "WANDB_CONFIG_DIR": str(tmp_path / "wandb-config"),
         "WANDB_BASE_URL": "http://127.0.0.1:9",  # any network use would hit a closed port
     }
@@ -356,3 +357,26 @@ def test_online_wandb_without_an_api_key_is_refused_before_generating(tiny_spec:
     message = result.stderr.strip()
     assert message.startswith("error: logging.wandb.mode: online") and "wandb login" in message and "\n" not in message
     assert not (tmp_path / "cache").exists() and not (tmp_path / "runs").exists()
+
+
+def test_a_wandb_key_in_netrc_counts_as_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from urllib.parse import urlsplit
+
+    import wandb
+
+    from sciml.pipelines import tracking
+
+    for name in ("WANDB_API_KEY", "WANDB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    netrc = tmp_path / "netrc"
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert not tracking._has_api_key(), "no netrc file"
+    netrc.write_text("machine example.org login user password " + "a" * 40 + "\n")
+    netrc.chmod(0o600)
+    assert not tracking._has_api_key(), "an entry for another host"
+    host = urlsplit(wandb.Settings().base_url).netloc
+    netrc.write_text(f"machine {host} login user password " + "a" * 40 + "\n")
+    assert tracking._has_api_key()
+    monkeypatch.setenv("NETRC", str(tmp_path / "none"))
+    monkeypatch.setenv("WANDB_API_KEY", "a" * 40)
+    assert tracking._has_api_key()

@@ -40,6 +40,11 @@ class Counter(DataConfig):
         return {"x": "standard normal draws, (sample, 4), no units"}
 
 
+def _datasets(cache: Path) -> list[Path]:
+    """What the cache holds besides the lock files kept beside each dataset directory."""
+    return sorted(p for p in cache.iterdir() if not p.name.endswith(".lock"))
+
+
 def test_key_follows_data_seed_and_version() -> None:
     base = dataset_key(Counter(), 0)
     assert dataset_key(Counter(), 0) == base
@@ -96,7 +101,7 @@ def test_interrupted_generation_leaves_nothing_complete_and_resumes(tmp_path: Pa
 
     with pytest.raises(RuntimeError, match="crashed"):
         ensure_dataset(Flaky(), 0, tmp_path)
-    folder = next(tmp_path.iterdir())
+    (folder,) = _datasets(tmp_path)
     assert sorted(p.name for p in folder.iterdir()) == ["train.h5"], "the finished split only, no partial file"
     Flaky.crash = False
     Counter.made.clear()
@@ -105,20 +110,31 @@ def test_interrupted_generation_leaves_nothing_complete_and_resumes(tmp_path: Pa
     assert read_arrays(files.path("test"))["x"].shape == (3, 4)
 
 
-def test_runs_started_together_generate_a_dataset_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("first_fails", [False, True], ids=["first-finishes", "first-fails"])
+def test_runs_started_together_generate_a_dataset_once(first_fails: bool, tmp_path: Path) -> None:
     class Gated(Counter):
         started: ClassVar[threading.Event] = threading.Event()
         release: ClassVar[threading.Event] = threading.Event()
+        calls: ClassVar[int] = 0
 
         def sample(self, split, seeds, shared):
-            Gated.started.set()
-            assert Gated.release.wait(timeout=60)
+            Gated.calls += 1
+            if Gated.calls == 1:  # the first run's first batch: hold it until the second run waits
+                Gated.started.set()
+                assert Gated.release.wait(timeout=60)
+                if first_fails:
+                    raise RuntimeError("generator crashed")
             return super().sample(split, seeds, shared)
 
+    def generate(name: str) -> None:
+        try:
+            results[name] = ensure_dataset(Gated(), 0, tmp_path)
+        except RuntimeError as error:
+            results[name] = error
+
     Counter.made.clear()
-    results: dict[str, tuple] = {}
-    first = threading.Thread(target=lambda: results.update(first=ensure_dataset(Gated(), 0, tmp_path)))
-    second = threading.Thread(target=lambda: results.update(second=ensure_dataset(Gated(), 0, tmp_path)))
+    results: dict[str, object] = {}
+    first, second = (threading.Thread(target=generate, args=(name,)) for name in ("first", "second"))
     first.start()
     assert Gated.started.wait(timeout=60)
     second.start()
@@ -127,8 +143,12 @@ def test_runs_started_together_generate_a_dataset_once(tmp_path: Path) -> None:
     Gated.release.set()
     first.join(timeout=60)
     second.join(timeout=60)
-    assert results["first"][1] and not results["second"][1], "the second run generated nothing"
-    assert sum(Counter.made) == 13 and results["first"][0] == results["second"][0]
+    files, made = results["second"]
+    assert sum(Counter.made) == 13 and read_arrays(files.path("train"))["x"].shape == (10, 4), "generated once"
+    if first_fails:  # the second run generates it after all, in the directory the first removed
+        assert isinstance(results["first"], RuntimeError) and made
+    else:
+        assert results["first"] == (files, True) and not made, "the second run generated nothing"
 
 
 class Batched(Counter):
@@ -161,7 +181,7 @@ def test_worker_crash_leaves_nothing_complete(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="worker crashed") as raised:
         ensure_dataset(Crashing(n=10), 0, tmp_path / "a", workers=2)
     assert 'raise Crashing.error("worker crashed")' in str(raised.value.__cause__), "the worker's traceback comes along"
-    assert list((tmp_path / "a").iterdir()) == [], "no dataset directory, split file or temporary file"
+    assert _datasets(tmp_path / "a") == [], "no dataset directory, split file or temporary file"
     Crashing.error = Unpicklable
     with pytest.raises(RuntimeError, match="^Unpicklable: worker crashed$"):
         ensure_dataset(Crashing(n=10), 0, tmp_path / "b", workers=2)
@@ -198,7 +218,7 @@ def test_a_worker_killed_while_sending_stops_generation_with_an_error(tmp_path: 
     assert outcome, "generation hung after a worker died"
     assert isinstance(outcome[0], RuntimeError), outcome
     assert "generation worker 1 died (killed? out of memory?) while making samples [6, 9)" in str(outcome[0])
-    assert list(tmp_path.iterdir()) == [], "no dataset directory, split file or temporary file"
+    assert _datasets(tmp_path) == [], "no dataset directory, split file or temporary file"
 
 
 def test_a_data_file_changed_in_place_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

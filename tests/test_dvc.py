@@ -220,18 +220,18 @@ def test_params_name_only_the_sections_the_spec_writes_and_stems_must_differ(tmp
 
 @pytest.mark.slow
 def test_a_train_stage_stopped_under_dvc_repro_says_how_to_continue_and_that_works(tmp_path: Path) -> None:
-    repo, _ = _dvc_repo(tmp_path, TINY_SPEC.replace("max_epochs: 2", "max_epochs: 200"))
+    repo, _ = _dvc_repo(tmp_path, TINY_SPEC.replace("max_epochs: 2", "max_epochs: 60"))
     dvc_bin, train = str(BIN / "dvc"), repo / "results/tiny/train"
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     repro = subprocess.Popen([dvc_bin, "repro"], cwd=repo, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    wait_until(repro, (train / "checkpoints/last.ckpt").exists, timeout=300)
+    assert wait_until(repro, (train / "checkpoints/last.ckpt").exists, timeout=300), repro.communicate()[1][-3000:]
     stderr = stop(repro, signal.SIGTERM, group=True)  # as Slurm or `kill -- -PGID` would
-    hint = "to continue it instead: sciml train --resume results/tiny/train, then dvc commit -f tiny-train"
+    hint = f"to continue it instead: sciml train --resume {train}, then dvc commit -f tiny-train"
     assert hint in stderr and "`dvc repro` would train stage tiny-train again from the start" in stderr, stderr[-3000:]
     # following the hint continues the training, and DVC then runs only the stage after it
     _run(str(BIN / "sciml"), "train", "--resume", "results/tiny/train", cwd=repo)
-    assert json.loads((train / "run.json").read_text())["stages"]["train"]["epochs"] == 200
+    assert json.loads((train / "run.json").read_text())["stages"]["train"]["epochs"] == 60
     _run(dvc_bin, "commit", "-f", "tiny-train", cwd=repo)
     after = _run(dvc_bin, "repro", cwd=repo)
     assert _ran(after.stdout) == {"tiny-evaluate"}, after.stdout
-    assert json.loads((repo / "results/tiny/metrics.json").read_text())["train"]["epochs"] == 200
+    assert json.loads((repo / "results/tiny/metrics.json").read_text())["train"]["epochs"] == 60

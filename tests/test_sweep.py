@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,7 @@ def test_a_diverged_point_does_not_stop_the_sweep(tiny_spec: Path, tmp_path: Pat
         rundir.create(Path(run_dir), spec, text, list(overrides))
         calls.append(list(overrides))
         if spec.train.optimizer.lr > 1:
-            rundir.update_state(Path(run_dir), status="failed", error="training diverged at step 1")
+            rundir.update_state(Path(run_dir), status="failed", error="DivergedError: training diverged at step 1")  # as stages records it
             raise DivergedError("training diverged at step 1")
         rundir.update_state(Path(run_dir), status="complete")
 
@@ -102,7 +103,7 @@ def test_an_interrupted_sweep_continues_where_it_stopped(tiny_spec: Path, tmp_pa
 
     monkeypatch.setattr(stages, "run", fake_run)
     root = tmp_path / "sw"
-    with pytest.raises(Interrupted, match=f"^interrupted in sweep run 01-width=6; continue the sweep with --resume {root}$"):
+    with pytest.raises(Interrupted, match=f"^interrupted in sweep run 01-width=6; continue the sweep with --resume {re.escape(str(root))}$"):
         sweep.run_sweep(tiny_spec, ["train.max_epochs=1"], ["model.width=4,6,8"], root)
     tiny_spec.write_text("a spec edited since the sweep started")  # the sweep runs its own copy
     calls.clear()
@@ -113,6 +114,29 @@ def test_an_interrupted_sweep_continues_where_it_stopped(tiny_spec: Path, tmp_pa
     assert source == root / "spec.yaml" and overrides[:2] == ["train.max_epochs=1", "model.width=8"]
     assert overrides[2].startswith("tags=[sweep-")
     assert all(json.loads((p / "run.json").read_text())["status"] == "complete" for p in done)
+
+
+def test_continuing_a_sweep_keeps_diverged_runs_and_retries_other_failures(tiny_spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple] = []
+
+    def fake_run(source, overrides=(), run_dir=None, resume=None):
+        calls.append((run_dir, resume))
+        if resume is None:
+            spec, text = stages.load(source, overrides)
+            rundir.create(Path(run_dir), spec, text, list(overrides))
+        rundir.update_state(Path(resume or run_dir), status="complete")
+
+    monkeypatch.setattr(stages, "run", fake_run)
+    root = tmp_path / "sw"
+    runs = sweep.run_sweep(tiny_spec, [], ["model.width=4,5,6,7"], root)
+    rundir.update_state(runs[1], status="failed", error="DivergedError: training diverged: loss is nan at step 3")
+    rundir.update_state(runs[2], status="failed", error="OutOfMemoryError: CUDA out of memory")
+    (runs[3] / "run.json").unlink()  # stopped while its directory was being made
+    calls.clear()
+    with pytest.raises(DivergedError, match=r"^1 of 4 sweep runs diverged: 01-width=5: training diverged: loss is nan at step 3$"):
+        sweep.continue_sweep(root)
+    assert calls == [(None, runs[2]), (runs[3], None)], "the failure retried, the half-made run started again"
+    assert [json.loads((p / "run.json").read_text())["status"] for p in runs] == ["complete", "failed", "complete", "complete"]
 
 
 def test_resume_of_a_sweep_takes_no_spec(tiny_spec: Path, tmp_path: Path) -> None:
