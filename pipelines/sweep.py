@@ -23,6 +23,8 @@ from sciml.pipelines.spec import parse_override, parse_yaml
 
 SWEEP_FILE = "sweep.json"
 """In a sweep's directory: the overrides every run takes, its tags override and the grid's points, as JSON."""
+DIVERGED = f"{DivergedError.__name__}: "
+"""How ``run.json`` records a divergence (status ``failed``); a run that failed otherwise is tried again."""
 
 
 def split_values(text: str) -> list[str]:
@@ -126,7 +128,6 @@ def is_sweep(path: str | Path) -> bool:
     return (Path(path) / SWEEP_FILE).is_file()
 
 
-
 def _run_points(root: Path) -> list[Path]:
     """Run every point of the sweep in ``root`` that has not finished; returns the run directories."""
     from sciml.pipelines import compare, rundir
@@ -141,8 +142,9 @@ def _run_points(root: Path) -> list[Path]:
         if path.is_dir() and not (path / "run.json").is_file():
             shutil.rmtree(path)  # stopped as it was being made: it holds nothing yet
         state = rundir.read_state(path) if path.is_dir() else None
-        if state is not None and (state["status"] == "complete" or _diverged(state)):
-            say(f"[{index + 1}/{len(points)}] {' '.join(point)}: {'diverged' if _diverged(state) else 'complete'} before")
+        finished = _finished(state)
+        if finished:
+            say(f"[{index + 1}/{len(points)}] {' '.join(point)}: {finished} before")
         else:
             say(f"[{index + 1}/{len(points)}] {' '.join(point)}" + " (resumed)" * (state is not None))
             try:
@@ -166,8 +168,11 @@ def _run_points(root: Path) -> list[Path]:
     return done
 
 
-DIVERGED = f"{DivergedError.__name__}: "
-"""How ``run.json`` records a divergence (status ``failed``); a run that failed otherwise is tried again."""
+def _finished(state: dict[str, Any] | None) -> str | None:
+    """``"complete"`` or ``"diverged"`` for a run the sweep keeps as it is; ``None`` for one to (re)run."""
+    if state is None:
+        return None
+    return "diverged" if _diverged(state) else "complete" if state["status"] == "complete" else None
 
 
 def _diverged(state: dict[str, Any]) -> bool:
