@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
+import functools
 import hashlib
 import itertools
 import json
@@ -47,6 +47,7 @@ import numpy as np
 
 import sciml
 from sciml.components.base import DataConfig, DatasetFiles
+from sciml.pipelines import locking
 from sciml.pipelines.console import say
 from sciml.pipelines.errors import raise_lost_stop, user_path
 
@@ -148,21 +149,14 @@ def _write_splits(
 
 @contextlib.contextmanager
 def _generating(root: Path) -> Iterator[None]:
-    """Hold the dataset ``root`` while generating into it: an advisory ``flock`` on the lock file beside
-    it (a file, so that it works on NFS too; released when the process ends however it ends). Runs of
-    one data section started together (a job array) generate it once; the others wait, then read it."""
+    """Hold the dataset ``root`` while generating into it (the lock file beside it, see
+    :mod:`~sciml.pipelines.locking`): runs of one data section started together (a job array) generate
+    it once; the others wait, then read it."""
     with user_path("paths.cache"):
         root.parent.mkdir(parents=True, exist_ok=True)
-        handle = os.open(root.with_name(f".{root.name}.lock"), os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            say(f"waiting for another process generating {root}")
-            fcntl.flock(handle, fcntl.LOCK_EX)
+    busy = functools.partial(say, f"waiting for another process generating {root}")
+    with locking.held(root.with_name(f".{root.name}.lock"), busy=busy, what="paths.cache"):
         yield
-    finally:
-        os.close(handle)
 
 
 def _opens(path: Path) -> bool:

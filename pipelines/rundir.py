@@ -11,12 +11,12 @@ Layout::
     <run>/wandb/               W&B files, when enabled (offline by default)
     <run>/metrics.json         written by the evaluate stage, atomically
     <run>/plots/               PNG + CSV
+    <run>/.lock                held by the sciml process working in the run
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import platform
@@ -31,9 +31,12 @@ from typing import Any
 
 import yaml
 
+from sciml.pipelines import locking
 from sciml.pipelines.errors import SpecError, user_path
 from sciml.pipelines.spec import SpecBase, dump_yaml, resolved_dict
 
+LOCK_FILE = ".lock"
+"""Held by the process working in a run directory (:func:`exclusive`)."""
 RUN_DIR_ENV = "SCIML_RUN_DIR"
 """Set by rank 0 before Lightning launches the other processes of a run, so they join its directory."""
 
@@ -121,17 +124,14 @@ def existing(path: str | Path) -> Path:
 
 @contextlib.contextmanager
 def exclusive(path: Path) -> Iterator[None]:
-    """Hold the run directory for this process (an advisory ``flock`` on the directory itself, released
-    when the process ends however it ends); a second ``sciml`` process on it is refused."""
-    handle = os.open(path, os.O_RDONLY)
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            raise SpecError(f"{path}: another sciml process is using this run directory; wait for it or stop it") from error
+    """Hold the run directory for this process (its lock file ``.lock``, see
+    :mod:`~sciml.pipelines.locking`); a second ``sciml`` process on it is refused."""
+
+    def refuse() -> None:
+        raise SpecError(f"{path}: another sciml process is using this run directory; wait for it or stop it")
+
+    with locking.held(path / LOCK_FILE, busy=refuse, what="run directory"):
         yield
-    finally:
-        os.close(handle)
 
 
 def read_state(path: Path) -> dict[str, Any]:
