@@ -7,7 +7,8 @@ For a spec ``specs/x.yaml`` (stage names and paths use the file's stem ``x``) an
                 params data, seed                               outs results/x/data
                 deps: the files the data reads (``DataConfig.input_files``), if any
     x-train     sciml train specs/x.yaml paths.cache=... --run-dir results/x/train
-                params model, task, train, trainer, seed        deps data; outs results/x/train
+                params model, task, train, trainer, seed        deps data, train.init_from if any;
+                                                                outs results/x/train
     x-evaluate  sciml dvc evaluate specs/x.yaml paths.cache=... --trained results/x/train
                     --run-dir results/x/evaluate --metrics results/x/metrics.json
                 params evaluate                                 deps data, train, files the evaluators read;
@@ -111,7 +112,7 @@ def stages_for(spec_file: str | Path) -> tuple[dict[str, Any], list[dict[str, An
         },
         names["train"]: {
             "cmd": f"sciml train {spec_text} {cache} --run-dir {paths['train']}",
-            "deps": [paths["data"]],
+            "deps": [paths["data"], *([spec.train.init_from] if spec.train.init_from is not None else [])],
             **params("train"),
             "outs": [paths["train"]],
         },

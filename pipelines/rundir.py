@@ -122,6 +122,25 @@ def existing(path: str | Path) -> Path:
     return path
 
 
+def trained_checkpoint(run_dir: Path) -> Path | None:
+    """The run's ``best.ckpt``, else its ``last.ckpt``, else ``None``."""
+    folder = run_dir / "checkpoints"
+    return next((p for p in (folder / "best.ckpt", folder / "last.ckpt") if p.is_file()), None)
+
+
+def initial_checkpoint(init_from: str) -> Path:
+    """The checkpoint ``train.init_from`` names: a file as is, a run directory's :func:`trained_checkpoint`."""
+    path = Path(init_from)
+    if path.is_dir():
+        found = trained_checkpoint(path)
+        if found is None:
+            raise SpecError(f"train.init_from: {init_from!r} is a directory without checkpoints/best.ckpt or last.ckpt")
+        return found
+    if not path.is_file():
+        raise SpecError(f"train.init_from: no such checkpoint file or run directory {init_from!r} (relative paths are from the working directory)")
+    return path
+
+
 @contextlib.contextmanager
 def exclusive(path: Path) -> Iterator[None]:
     """Hold the run directory for this process (its lock file ``.lock``, see

@@ -56,6 +56,11 @@ class TrainConfig(_Section):
     scheduler: SchedulerConfig = SchedulerConfig()
     shuffle: bool = Field(True, description="reshuffle the training set every epoch")
     num_workers: int = Field(0, ge=0)
+    init_from: str | None = Field(
+        None,
+        description="start from the weights of this checkpoint file, or of this run directory's best.ckpt "
+        "(last.ckpt if none), with a fresh optimizer and schedule; the model and task must match",
+    )
 
 
 _STRATEGIES = ("auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_true", "fsdp", "single_device")

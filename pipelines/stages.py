@@ -21,7 +21,7 @@ from typing import Any
 from sciml.components.base import DatasetFiles
 from sciml.pipelines import rundir
 from sciml.pipelines.console import flatten, metrics_table, progress_bar, say
-from sciml.pipelines.datasets import ensure_dataset
+from sciml.pipelines.datasets import ensure_dataset, file_digest
 from sciml.pipelines.errors import Interrupted, SpecError
 from sciml.pipelines.spec import SpecBase, dump_yaml, load_spec, resolved_dict
 
@@ -88,9 +88,12 @@ def train(
                 dataset = generate(spec)
         else:
             path = rundir.new_run_dir(spec, run_dir)  # a taken --run-dir is refused before any work
+            start = rundir.initial_checkpoint(spec.train.init_from) if spec.train.init_from is not None else None
             dataset = generate(spec)  # a stop here leaves no run directory; finished splits stay in the cache
             path = rundir.create(path, spec, spec_text, list(overrides), renumber=run_dir is None)
             held.enter_context(rundir.exclusive(path))
+            if start is not None:
+                rundir.update_state(path, init_from={"checkpoint": str(start.resolve()), "sha256": file_digest(start)})
             say(f"run directory {path}")
         with _recording_status(path):
             from sciml.pipelines.training import fit

@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 import warnings
+import zipfile
 from pathlib import Path
 
 import lightning as L
@@ -26,7 +27,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from sciml.components.base import DatasetFiles
 from sciml.pipelines import tracking
 from sciml.pipelines.errors import Interrupted, SpecError
-from sciml.pipelines.rundir import RUN_DIR_ENV, is_rank_zero
+from sciml.pipelines.rundir import RUN_DIR_ENV, initial_checkpoint, is_rank_zero, trained_checkpoint
 from sciml.pipelines.spec import SpecBase
 
 
@@ -34,7 +35,8 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
     """Train; returns a summary (best monitored value, epochs, steps, seconds) for ``metrics.json``;
     ``seconds`` sums the attempts of a resumed run (each up to the checkpoint the next resumed from).
 
-    ``resume`` continues from ``checkpoints/last.ckpt`` (optimizer, schedule and epoch included).
+    ``resume`` continues from ``checkpoints/last.ckpt`` (optimizer, schedule and epoch included); a run
+    that starts afresh takes the weights of ``train.init_from`` when the spec names one.
     Ctrl+C or SIGTERM during training raises :class:`Interrupted` after Lightning's clean stop.
     """
     L.seed_everything(spec.seed, workers=True, verbose=False)
@@ -62,6 +64,8 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
     )
     last = run_dir / "checkpoints" / "last.ckpt"
     resume = resume and last.exists()
+    if spec.train.init_from is not None and not resume:
+        _start_from(task, initial_checkpoint(spec.train.init_from))
     csv_path = run_dir / "logs" / "metrics.csv"
     earlier = _set_aside(csv_path) if resume and is_rank_zero() else None
     os.environ[RUN_DIR_ENV] = str(run_dir.resolve())
@@ -194,11 +198,30 @@ def load_trained(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, device: t
 
     Checkpoints are read with ``weights_only=True``: only tensors are loaded, never pickled code.
     """
-    folder = run_dir / "checkpoints"
-    path = next((p for p in (folder / "best.ckpt", folder / "last.ckpt") if p.exists()), None)
+    path = trained_checkpoint(run_dir)
     if path is None:
-        raise SpecError(f"{run_dir}: no checkpoint in {folder}; run the train stage first")
+        raise SpecError(f"{run_dir}: no checkpoint in {run_dir / 'checkpoints'}; run the train stage first")
     task = spec.task.build(spec, dataset)
     state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
     task.load_state_dict(state)
     return task.to(device).eval()
+
+
+def _start_from(task: L.LightningModule, checkpoint: Path) -> None:
+    """Load the weights (and buffers, such as normalization statistics) of ``checkpoint`` into ``task``:
+    ``train.init_from``. A file that is no checkpoint, or one of another model or task, is a :class:`SpecError`."""
+    if not zipfile.is_zipfile(checkpoint):  # what torch.save writes; unpickling anything else fails obscurely
+        raise SpecError(f"train.init_from: {str(checkpoint)!r} is not a checkpoint (a file written by torch.save)")
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+    except Exception as error:  # a damaged archive: RuntimeError, UnpicklingError, KeyError, ... by the damage
+        reason = " ".join(str(error).split())
+        raise SpecError(f"train.init_from: cannot read {str(checkpoint)!r} as a checkpoint: {type(error).__name__}: {reason}") from error
+    try:
+        task.load_state_dict(state)
+    except RuntimeError as error:  # "Error(s) in loading state_dict ...:" then one tab-indented line per key
+        problems = [line.strip() for line in str(error).splitlines()[1:] if line.strip()]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise SpecError(
+            f"train.init_from: the weights in {str(checkpoint)!r} do not fit this spec's model and task: {problems[0] if problems else error}{more}"
+        ) from error

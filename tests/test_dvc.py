@@ -68,6 +68,11 @@ def test_stages_depend_on_the_files_the_data_and_the_evaluators_read(tmp_path: P
     evaluate = yaml.safe_load(dvc.render(["specs/poisson.yaml"]))["stages"]["poisson-evaluate"]
     assert evaluate["deps"] == ["results/poisson/data", "results/poisson/train", "masks/unseen.npy"]
 
+    # the checkpoint a training starts from
+    _spec(tmp_path, "tuned", TINY_SPEC.replace("train: {", "train: {init_from: pretrained/best.ckpt, "))
+    train = yaml.safe_load(dvc.render(["specs/tuned.yaml"]))["stages"]["tuned-train"]
+    assert train["deps"] == ["results/tuned/data", "pretrained/best.ckpt"]
+
 
 def test_write_merges_and_check_detects_changes(tmp_path: Path) -> None:
     _spec(tmp_path)

@@ -128,6 +128,48 @@ def test_last_checkpoint_follows_every_epoch_when_the_metric_stops_improving(tin
     assert (last["epoch"], last["global_step"]) == (2, 9), "a resume starts after the last epoch, not the best"
 
 
+def _weights(checkpoint: Path) -> dict:
+    import torch
+
+    return torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+
+
+def test_init_from_starts_with_another_runs_weights(tiny_spec: Path, tmp_path: Path) -> None:
+    import torch
+
+    pretrained = tmp_path / "pretrained"
+    assert sciml("train", tiny_spec, "--run-dir", pretrained).returncode == 0
+    # a learning rate below float32 resolution keeps the weights the run starts with
+    frozen = ["train.max_epochs=1", "train.optimizer.lr=1e-30"]
+    fresh = sciml("train", tiny_spec, *frozen, "--run-dir", tmp_path / "fresh")
+    tuned = sciml("train", tiny_spec, *frozen, f"train.init_from={pretrained}", "--run-dir", tmp_path / "tuned")
+    assert fresh.returncode == 0 and tuned.returncode == 0, tuned.stderr[-3000:]
+    start, kept, untouched = (_weights(path) for path in (
+        pretrained / "checkpoints/best.ckpt", tmp_path / "tuned/checkpoints/best.ckpt", tmp_path / "fresh/checkpoints/best.ckpt"))
+    assert all(torch.equal(start[key], kept[key]) for key in start), "every weight and buffer of the pretrained run"
+    assert not all(torch.equal(start[key], untouched[key]) for key in start)
+    recorded = _state(tmp_path / "tuned")["init_from"]
+    assert recorded["checkpoint"] == str((pretrained / "checkpoints/best.ckpt").resolve()) and len(recorded["sha256"]) == 64
+
+
+def test_init_from_that_cannot_start_the_run_is_refused(tiny_spec: Path, tmp_path: Path) -> None:
+    missing = sciml("run", tiny_spec, "train.init_from=nowhere", "--run-dir", tmp_path / "a")
+    assert missing.returncode == 2 and "train.init_from: no such checkpoint file or run directory 'nowhere'" in missing.stderr
+    assert not (tmp_path / "a").exists() and not (tmp_path / ".sciml").exists(), "refused before any data or run directory"
+    (tmp_path / "empty").mkdir()
+    empty = sciml("run", tiny_spec, f"train.init_from={tmp_path / 'empty'}")
+    assert empty.returncode == 2 and "without checkpoints/best.ckpt or last.ckpt" in empty.stderr
+    (tmp_path / "notes.ckpt").write_text("not a checkpoint")
+    text = sciml("run", tiny_spec, "train.init_from=notes.ckpt", "--run-dir", tmp_path / "b")
+    assert text.returncode == 2 and "train.init_from: 'notes.ckpt' is not a checkpoint" in text.stderr
+    pretrained = tmp_path / "pretrained"
+    assert sciml("train", tiny_spec, "--run-dir", pretrained).returncode == 0
+    wider = sciml("train", tiny_spec, "model.width=9", f"train.init_from={pretrained}", "--run-dir", tmp_path / "c")
+    assert wider.returncode == 2, wider.stderr[-3000:]
+    (line,) = [line for line in wider.stderr.splitlines() if "train.init_from" in line]
+    assert "do not fit this spec's model and task: size mismatch for net." in line and "more)" in line
+
+
 def test_divergence_exits_1_and_marks_the_run_failed(tiny_spec: Path, tmp_path: Path) -> None:
     run = tmp_path / "boom"
     result = sciml("run", tiny_spec, "train.optimizer={kind: sgd, lr: 1.0e+12}", "task.loss=mse", "--run-dir", run)
