@@ -41,6 +41,25 @@ def test_every_parameter_gets_a_gradient() -> None:
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
 
 
+def test_16_bit_precision_settings_run_on_a_cpu() -> None:
+    # torch has no bfloat16 FFT and no float16 FFT on a CPU: Lightning's bf16-mixed (autocast) and
+    # 16-true / bf16-true (the whole network cast) must still run, to within the 16-bit rounding
+    torch.manual_seed(0)
+    net = FNO(2, 1, [4, 4], width=8, layers=2, projection_width=16, padding=0.1)
+    x = torch.randn(2, 2, 12, 12)
+    exact = net(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = net(x)
+    assert mixed.dtype == torch.bfloat16
+    for dtype, rounding in ((torch.float16, 1e-3), (torch.bfloat16, 8e-3)):
+        cast = FNO(2, 1, [4, 4], width=8, layers=2, projection_width=16, padding=0.1)
+        cast.load_state_dict(net.state_dict())
+        out = cast.to(dtype)(x.to(dtype))
+        assert out.dtype == dtype
+        assert (out.float() - exact).norm() / exact.norm() < 10 * rounding
+    assert (mixed.float() - exact).norm() / exact.norm() < 10 * 8e-3
+
+
 def test_overfits_a_tiny_linear_operator() -> None:
     # Learn u = smoothing of f on 4 samples: the training error must drop by two orders of magnitude.
     torch.manual_seed(0)

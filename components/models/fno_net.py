@@ -35,9 +35,11 @@ class SpectralConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         ndim = len(self.modes)
-        sizes = x.shape[-ndim:]
-        spectrum = torch.fft.rfftn(x, dim=tuple(range(-ndim, 0)), norm="ortho")
-        weights = torch.view_as_complex(self.weight)
+        sizes, dtype = x.shape[-ndim:], x.dtype
+        # The FFTs run in float32 under 16-bit precision settings: torch has no bfloat16 FFT, and float16
+        # FFTs only on CUDA and only for power-of-two sizes.
+        spectrum = torch.fft.rfftn(x.float(), dim=tuple(range(-ndim, 0)), norm="ortho")
+        weights = torch.view_as_complex(self.weight.float())
         out = torch.zeros(x.shape[0], weights.shape[1], *spectrum.shape[2:], dtype=spectrum.dtype, device=x.device)
         last = min(self.modes[-1], spectrum.shape[-1])
         # Each corner: for every non-last dim either the positive or the negative low frequencies.
@@ -51,7 +53,7 @@ class SpectralConv(nn.Module):
             for index in (source, target, weight):
                 index.append(slice(0, last))
             out[tuple(target)] = torch.einsum(self._einsum, spectrum[tuple(source)], weights[tuple(weight)])
-        return torch.fft.irfftn(out, s=sizes, dim=tuple(range(-ndim, 0)), norm="ortho")
+        return torch.fft.irfftn(out, s=sizes, dim=tuple(range(-ndim, 0)), norm="ortho").to(dtype)
 
 
 def _pointwise(ndim: int, in_channels: int, out_channels: int) -> nn.Module:
