@@ -130,7 +130,7 @@ def trained_checkpoint(run_dir: Path) -> Path | None:
 
 def initial_checkpoint(init_from: str) -> Path:
     """The checkpoint ``train.init_from`` names: a file as is, a run directory's :func:`trained_checkpoint`."""
-    path = Path(init_from)
+    path = Path(init_from).expanduser()
     if path.is_dir():
         found = trained_checkpoint(path)
         if found is None:

@@ -58,6 +58,7 @@ class TrainConfig(_Section):
     num_workers: int = Field(0, ge=0)
     init_from: str | None = Field(
         None,
+        min_length=1,
         description="start from the weights of this checkpoint file, or of this run directory's best.ckpt "
         "(last.ckpt if none), with a fresh optimizer and schedule; the model and task must match",
     )

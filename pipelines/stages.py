@@ -83,6 +83,7 @@ def train(
             if _trained_to_the_end(spec, state):
                 say(f"{path}: training finished before; nothing to train")
                 return RunResult(spec=spec, dataset=generate(spec, quiet=True), run_dir=path, metrics={"train": state["stages"]["train"]})
+            start = _start_of_resumed(spec, path, state)
             with _recording_status(path):
                 rundir.update_state(path, status="running")
                 dataset = generate(spec)
@@ -92,16 +93,31 @@ def train(
             dataset = generate(spec)  # a stop here leaves no run directory; finished splits stay in the cache
             path = rundir.create(path, spec, spec_text, list(overrides), renumber=run_dir is None)
             held.enter_context(rundir.exclusive(path))
-            if start is not None:
-                rundir.update_state(path, init_from={"checkpoint": str(start.resolve()), "sha256": file_digest(start)})
             say(f"run directory {path}")
         with _recording_status(path):
             from sciml.pipelines.training import fit
 
             rundir.update_state(path, dataset=str(dataset.root))
-            summary = fit(spec, dataset, path, resume is not None)
+            summary = fit(spec, dataset, path, resume is not None, start)
         rundir.update_state(path, status="trained", stages={"train": summary})
     return RunResult(spec=spec, dataset=dataset, run_dir=path, metrics={"train": summary})
+
+
+def _start_of_resumed(spec: SpecBase, path: Path, state: dict[str, Any]) -> Path | None:
+    """The ``train.init_from`` checkpoint of a resumed run that has no ``last.ckpt`` yet (so starts
+    afresh): the file it first started from (``run.json``), refused if changed since; else ``None``."""
+    if spec.train.init_from is None or (path / "checkpoints" / "last.ckpt").exists():
+        return None
+    recorded = state.get("init_from")
+    if recorded is None:  # stopped before the weights were loaded
+        return rundir.initial_checkpoint(spec.train.init_from)
+    start = Path(recorded["checkpoint"])
+    if file_digest(start) != recorded["sha256"]:
+        raise SpecError(
+            f"train.init_from: {start} is gone or has changed since this run started from it (SHA-256 in "
+            f"{path / 'run.json'}); start a new run"
+        )
+    return start
 
 
 def _trained_to_the_end(spec: SpecBase, state: dict[str, Any]) -> bool:

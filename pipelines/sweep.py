@@ -103,7 +103,9 @@ def run_sweep(
         raise SpecError(f"--run-dir {root}: already exists and is never overwritten; choose a new directory")
     tags = f"tags={_flow_list([*base_spec.tags, tag])}"
     for point in points:  # every point is validated before the first run starts
-        load_spec(source, [*overrides, *point])
+        point_spec = load_spec(source, [*overrides, *point])
+        if point_spec.train.init_from is not None:
+            rundir.initial_checkpoint(point_spec.train.init_from)
     check_environment(base_spec)  # a GPU or W&B key that is missing, before the sweep's directory is made
     with user_path("--run-dir" if run_dir is not None else "paths.runs"):
         root.mkdir(parents=True)

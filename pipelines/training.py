@@ -9,6 +9,8 @@ find the run directory in ``SCIML_RUN_DIR`` and write nothing but what Lightning
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import logging
 import os
 import signal
@@ -26,17 +28,19 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from sciml.components.base import DatasetFiles
 from sciml.pipelines import tracking
-from sciml.pipelines.errors import Interrupted, SpecError
-from sciml.pipelines.rundir import RUN_DIR_ENV, initial_checkpoint, is_rank_zero, trained_checkpoint
+from sciml.pipelines.errors import Interrupted, SpecError, user_path
+from sciml.pipelines import rundir
+from sciml.pipelines.rundir import RUN_DIR_ENV, is_rank_zero, trained_checkpoint
 from sciml.pipelines.spec import SpecBase
 
 
-def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> dict[str, float]:
+def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool, start: Path | None = None) -> dict[str, float]:
     """Train; returns a summary (best monitored value, epochs, steps, seconds) for ``metrics.json``;
     ``seconds`` sums the attempts of a resumed run (each up to the checkpoint the next resumed from).
 
     ``resume`` continues from ``checkpoints/last.ckpt`` (optimizer, schedule and epoch included); a run
-    that starts afresh takes the weights of ``train.init_from`` when the spec names one.
+    that starts afresh takes the weights of the checkpoint ``start`` (``train.init_from``, found by the
+    caller) and records its path and SHA-256 in ``run.json``; other ranks get them from rank 0 through DDP.
     Ctrl+C or SIGTERM during training raises :class:`Interrupted` after Lightning's clean stop.
     """
     L.seed_everything(spec.seed, workers=True, verbose=False)
@@ -64,8 +68,9 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool) -> d
     )
     last = run_dir / "checkpoints" / "last.ckpt"
     resume = resume and last.exists()
-    if spec.train.init_from is not None and not resume:
-        _start_from(task, initial_checkpoint(spec.train.init_from))
+    if start is not None and not resume:
+        digest = _start_from(task, start)
+        rundir.update_state(run_dir, init_from={"checkpoint": str(start.resolve()), "sha256": digest})
     csv_path = run_dir / "logs" / "metrics.csv"
     earlier = _set_aside(csv_path) if resume and is_rank_zero() else None
     os.environ[RUN_DIR_ENV] = str(run_dir.resolve())
@@ -207,16 +212,24 @@ def load_trained(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, device: t
     return task.to(device).eval()
 
 
-def _start_from(task: L.LightningModule, checkpoint: Path) -> None:
-    """Load the weights (and buffers, such as normalization statistics) of ``checkpoint`` into ``task``:
-    ``train.init_from``. A file that is no checkpoint, or one of another model or task, is a :class:`SpecError`."""
-    if not zipfile.is_zipfile(checkpoint):  # what torch.save writes; unpickling anything else fails obscurely
-        raise SpecError(f"train.init_from: {str(checkpoint)!r} is not a checkpoint (a file written by torch.save)")
+def _start_from(task: L.LightningModule, checkpoint: Path) -> str:
+    """Load the weights and learned buffers (normalization statistics) of ``checkpoint`` into ``task``
+    (``train.init_from``), keeping the task's ``settings_buffers`` at the spec's values; returns the
+    SHA-256 of the bytes loaded. A file that is no checkpoint, or one of another network, is a :class:`SpecError`."""
+    with user_path("train.init_from"):
+        payload = checkpoint.read_bytes()
+    if not zipfile.is_zipfile(io.BytesIO(payload)):  # what torch.save writes; unpickling anything else fails obscurely
+        raise SpecError(f"train.init_from: {str(checkpoint)!r} is not a checkpoint (a file written by Lightning or torch.save)")
     try:
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
-    except Exception as error:  # a damaged archive: RuntimeError, UnpicklingError, KeyError, ... by the damage
+        loaded = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    except Exception as error:  # a damaged archive: RuntimeError, UnpicklingError, EOFError, ... by the damage
         reason = " ".join(str(error).split())
         raise SpecError(f"train.init_from: cannot read {str(checkpoint)!r} as a checkpoint: {type(error).__name__}: {reason}") from error
+    if not isinstance(loaded, dict) or "state_dict" not in loaded:
+        raise SpecError(f"train.init_from: {str(checkpoint)!r} is no Lightning checkpoint (it has no 'state_dict'); use a run's checkpoints/*.ckpt")
+    state = dict(loaded["state_dict"])
+    own = task.state_dict()
+    state.update({name: own[name] for name in getattr(task, "settings_buffers", ()) if name in own})
     try:
         task.load_state_dict(state)
     except RuntimeError as error:  # "Error(s) in loading state_dict ...:" then one tab-indented line per key
@@ -225,3 +238,4 @@ def _start_from(task: L.LightningModule, checkpoint: Path) -> None:
         raise SpecError(
             f"train.init_from: the weights in {str(checkpoint)!r} do not fit this spec's model and task: {problems[0] if problems else error}{more}"
         ) from error
+    return hashlib.sha256(payload).hexdigest()

@@ -12,7 +12,7 @@ import yaml
 
 from sciml_testing import sciml, start, stop, wait_until
 from sciml.pipelines import rundir
-from sciml.pipelines.errors import Interrupted
+from sciml.pipelines.errors import Interrupted, SpecError
 
 pytestmark = pytest.mark.slow
 
@@ -150,12 +150,46 @@ def test_init_from_starts_with_another_runs_weights(tiny_spec: Path, tmp_path: P
     assert not all(torch.equal(start[key], untouched[key]) for key in start)
     recorded = _state(tmp_path / "tuned")["init_from"]
     assert recorded["checkpoint"] == str((pretrained / "checkpoints/best.ckpt").resolve()) and len(recorded["sha256"]) == 64
+    # a resume that must start afresh (stopped before its first checkpoint) takes the same file, unchanged
+    (tmp_path / "tuned/checkpoints/last.ckpt").unlink()
+    rundir.update_state(tmp_path / "tuned", status="interrupted")
+    with open(pretrained / "checkpoints/best.ckpt", "ab") as handle:
+        handle.write(b"\0")
+    changed = sciml("run", "--resume", tmp_path / "tuned")
+    assert changed.returncode == 2 and "has changed since this run started from it" in " ".join(changed.stderr.split())
+
+
+def test_init_from_keeps_the_buffers_the_spec_sets(tmp_path: Path) -> None:
+    import lightning as L
+    import torch
+
+    from sciml.pipelines.training import _start_from
+
+    class Forced(L.LightningModule):
+        settings_buffers = ("alpha",)
+
+        def __init__(self, alpha: float) -> None:
+            super().__init__()
+            self.net = torch.nn.Linear(3, 2)
+            self.register_buffer("alpha", torch.tensor(alpha))
+            self.register_buffer("scale", torch.tensor(alpha))
+
+    trained, fresh = Forced(alpha=0.1), Forced(alpha=0.9)
+    torch.save({"state_dict": trained.state_dict()}, tmp_path / "trained.ckpt")
+    _start_from(fresh, tmp_path / "trained.ckpt")
+    assert torch.equal(fresh.net.weight, trained.net.weight) and fresh.scale.item() == pytest.approx(0.1)
+    assert fresh.alpha.item() == pytest.approx(0.9), "the forcing's start comes from the new spec"
+    torch.save(trained.state_dict(), tmp_path / "bare.pt")
+    with pytest.raises(SpecError, match="no Lightning checkpoint"):
+        _start_from(fresh, tmp_path / "bare.pt")
 
 
 def test_init_from_that_cannot_start_the_run_is_refused(tiny_spec: Path, tmp_path: Path) -> None:
     missing = sciml("run", tiny_spec, "train.init_from=nowhere", "--run-dir", tmp_path / "a")
     assert missing.returncode == 2 and "train.init_from: no such checkpoint file or run directory 'nowhere'" in missing.stderr
     assert not (tmp_path / "a").exists() and not (tmp_path / ".sciml").exists(), "refused before any data or run directory"
+    sweep = sciml("run", tiny_spec, "--sweep", f"train.init_from=nowhere,{tmp_path}", "--run-dir", tmp_path / "sweep")
+    assert sweep.returncode == 2 and "'nowhere'" in sweep.stderr and not (tmp_path / "sweep").exists()
     (tmp_path / "empty").mkdir()
     empty = sciml("run", tiny_spec, f"train.init_from={tmp_path / 'empty'}")
     assert empty.returncode == 2 and "without checkpoints/best.ckpt or last.ckpt" in empty.stderr

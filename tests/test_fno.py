@@ -60,6 +60,15 @@ def test_16_bit_precision_settings_run_on_a_cpu() -> None:
     assert (mixed.float() - exact).norm() / exact.norm() < 10 * 8e-3
 
 
+def test_float64_stays_float64() -> None:
+    # 64-true must not round through float32: the spectral convolution is linear to float64 precision
+    torch.manual_seed(0)
+    conv = SpectralConv(2, 3, [4, 4]).double()
+    a, b = torch.randn(2, 1, 2, 12, 12, dtype=torch.float64)
+    assert conv(a).dtype == torch.float64
+    assert (conv(a + b) - conv(a) - conv(b)).abs().max() < 1e-13 * conv(a).abs().max()
+
+
 def test_overfits_a_tiny_linear_operator() -> None:
     # Learn u = smoothing of f on 4 samples: the training error must drop by two orders of magnitude.
     torch.manual_seed(0)

@@ -36,10 +36,11 @@ class SpectralConv(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         ndim = len(self.modes)
         sizes, dtype = x.shape[-ndim:], x.dtype
-        # The FFTs run in float32 under 16-bit precision settings: torch has no bfloat16 FFT, and float16
+        # The FFTs run in at least float32 (float64 stays float64): torch has no bfloat16 FFT, and float16
         # FFTs only on CUDA and only for power-of-two sizes.
-        spectrum = torch.fft.rfftn(x.float(), dim=tuple(range(-ndim, 0)), norm="ortho")
-        weights = torch.view_as_complex(self.weight.float())
+        work = torch.promote_types(dtype, torch.float32)
+        spectrum = torch.fft.rfftn(x.to(work), dim=tuple(range(-ndim, 0)), norm="ortho")
+        weights = torch.view_as_complex(self.weight.to(work))
         out = torch.zeros(x.shape[0], weights.shape[1], *spectrum.shape[2:], dtype=spectrum.dtype, device=x.device)
         last = min(self.modes[-1], spectrum.shape[-1])
         # Each corner: for every non-last dim either the positive or the negative low frequencies.

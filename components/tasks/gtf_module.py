@@ -132,6 +132,8 @@ class GTFModule(TaskModule):
 
     monitor = "val/pe"
 
+    settings_buffers = ("alpha",)  # the forcing's start (task.alpha / alpha_init), not a learned weight
+
     def __init__(self, config, model: ModelConfig, train: TrainConfig, dataset: DatasetFiles, seed: int = 0):
         super().__init__(train)
         self.config, self.files = config, dataset

@@ -23,7 +23,13 @@ from sciml.pipelines.spec import TrainConfig
 
 
 class TaskModule(L.LightningModule):
-    """Base LightningModule: subclasses provide ``net``, the steps and :meth:`dataset`."""
+    """Base LightningModule: subclasses provide ``net``, the steps and :meth:`dataset`.
+
+    ``settings_buffers``: buffers whose starting values come from the spec (not learned), which a run
+    started from another run's weights (``train.init_from``) keeps at the spec's values.
+    """
+
+    settings_buffers: tuple[str, ...] = ()
 
     def __init__(self, train: TrainConfig):
         super().__init__()
