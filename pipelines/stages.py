@@ -160,8 +160,10 @@ def _train_as_worker(spec: SpecBase, requested: str | Path | None) -> RunResult:
     state = rundir.read_state(path)
     if _trained_to_the_end(spec, state):  # as rank 0 decides
         return RunResult(spec=spec, dataset=dataset, run_dir=path, metrics={"train": state["stages"]["train"]})
+    resume = (path / "checkpoints" / "last.ckpt").exists()
     try:
-        summary = fit(spec, dataset, path, resume=(path / "checkpoints" / "last.ckpt").exists())  # rank 0 records the state
+        start = rundir.initial_checkpoint(spec.train.init_from) if spec.train.init_from is not None and not resume else None
+        summary = fit(spec, dataset, path, resume, start)  # rank 0 records the state
     except BaseException:
         if os.environ.get(rundir.RUN_DIR_ENV):
             _outlive_parent(timeout=60)

@@ -40,7 +40,7 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool, star
 
     ``resume`` continues from ``checkpoints/last.ckpt`` (optimizer, schedule and epoch included); a run
     that starts afresh takes the weights of the checkpoint ``start`` (``train.init_from``, found by the
-    caller) and records its path and SHA-256 in ``run.json``; other ranks get them from rank 0 through DDP.
+    caller; every rank loads it) and rank 0 records its path and SHA-256 in ``run.json``.
     Ctrl+C or SIGTERM during training raises :class:`Interrupted` after Lightning's clean stop.
     """
     L.seed_everything(spec.seed, workers=True, verbose=False)
@@ -70,7 +70,8 @@ def fit(spec: SpecBase, dataset: DatasetFiles, run_dir: Path, resume: bool, star
     resume = resume and last.exists()
     if start is not None and not resume:
         digest = _start_from(task, start)
-        rundir.update_state(run_dir, init_from={"checkpoint": str(start.resolve()), "sha256": digest})
+        if is_rank_zero():
+            rundir.update_state(run_dir, init_from={"checkpoint": str(start.resolve()), "sha256": digest})
     csv_path = run_dir / "logs" / "metrics.csv"
     earlier = _set_aside(csv_path) if resume and is_rank_zero() else None
     os.environ[RUN_DIR_ENV] = str(run_dir.resolve())
