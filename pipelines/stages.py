@@ -104,8 +104,9 @@ def train(
 
 
 def _start_of_resumed(spec: SpecBase, path: Path, state: dict[str, Any]) -> Path | None:
-    """The ``train.init_from`` checkpoint of a resumed run that has no ``last.ckpt`` yet (so starts
-    afresh): the file it first started from (``run.json``), refused if changed since; else ``None``."""
+    """The ``train.init_from`` checkpoint of an existing run that has no ``last.ckpt`` yet (a resumed run,
+    or a DDP worker joining rank 0's), so starts afresh: the file recorded in ``run.json``, refused if
+    changed since, or the spec's if none is recorded yet; else ``None``."""
     if spec.train.init_from is None or (path / "checkpoints" / "last.ckpt").exists():
         return None
     recorded = state.get("init_from")
@@ -160,10 +161,9 @@ def _train_as_worker(spec: SpecBase, requested: str | Path | None) -> RunResult:
     state = rundir.read_state(path)
     if _trained_to_the_end(spec, state):  # as rank 0 decides
         return RunResult(spec=spec, dataset=dataset, run_dir=path, metrics={"train": state["stages"]["train"]})
-    resume = (path / "checkpoints" / "last.ckpt").exists()
     try:
-        start = rundir.initial_checkpoint(spec.train.init_from) if spec.train.init_from is not None and not resume else None
-        summary = fit(spec, dataset, path, resume, start)  # rank 0 records the state
+        start = _start_of_resumed(spec, path, state)
+        summary = fit(spec, dataset, path, (path / "checkpoints" / "last.ckpt").exists(), start)  # rank 0 records the state
     except BaseException:
         if os.environ.get(rundir.RUN_DIR_ENV):
             _outlive_parent(timeout=60)

@@ -27,9 +27,8 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from sciml.components.base import DatasetFiles
-from sciml.pipelines import tracking
+from sciml.pipelines import rundir, tracking
 from sciml.pipelines.errors import Interrupted, SpecError, user_path
-from sciml.pipelines import rundir
 from sciml.pipelines.rundir import RUN_DIR_ENV, is_rank_zero, trained_checkpoint
 from sciml.pipelines.spec import SpecBase
 
