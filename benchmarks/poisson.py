@@ -120,7 +120,7 @@ def main() -> None:
         if net is not None:
             grid_b = torch.zeros(mask.shape, dtype=torch.float64)
             grid_b[torch.as_tensor(mask)] = torch.as_tensor(b)
-            direction = network_direction(net, op.mask)
+            direction = network_direction(net, op)
             grid_proj = op.projection("grid")
             for k in args.k_prev:
                 # one solve to the finest tolerance; the coarser one is read off its history (stopped_at)

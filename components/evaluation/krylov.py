@@ -130,7 +130,7 @@ class KrylovEvaluationConfig(EvaluationConfig):
         operator = data.operator(mask)
         if solver.startswith("dcdm_k"):
             operator = operator.to(context.device)
-            direction = network_direction(context.task.net, operator.mask)
+            direction = network_direction(context.task.net, operator)
             rhs = torch.as_tensor(b, device=context.device)
             k_prev = int(solver.removeprefix("dcdm_k"))
             return dcdm_solve(operator, rhs, direction, tol, self.max_iters, k_prev, operator.projection("grid"))

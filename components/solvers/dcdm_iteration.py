@@ -33,18 +33,25 @@ from sciml.components.solvers.stencil import MeanZeroProjection, StencilOperator
 Direction = Callable[[torch.Tensor], torch.Tensor]
 
 
-def network_direction(net: torch.nn.Module, mask: torch.Tensor) -> Direction:
-    """Wrap a network ``(batch, 1, *spatial) -> (batch, 1, *spatial)`` as a direction ``(*spatial) -> (*spatial)``.
+def network_output(net: torch.nn.Module, r: torch.Tensor, operator: StencilOperator) -> torch.Tensor:
+    """``net(r)``, or ``net(r, operator)`` for a network that reads the system (``takes_operator``):
+    ``(batch, 1, *spatial)`` -> same shape."""
+    return net(r, operator) if getattr(net, "takes_operator", False) else net(r)
+
+
+def network_direction(net: torch.nn.Module, operator: StencilOperator) -> Direction:
+    """Wrap a network ``(batch, 1, *spatial) -> (batch, 1, *spatial)`` as a direction ``(*spatial) -> (*spatial)``
+    for the system of ``operator``.
 
     The input is cast to the network's dtype; the output is cast back to the input's dtype and set to
-    zero on solid cells (``mask`` False), so it lies in the space of fluid unknowns.
+    zero on solid cells, so it lies in the space of fluid unknowns.
     """
     param = next(net.parameters())
 
     def direction(r: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            q = net(r.to(param.dtype)[None, None])[0, 0]
-        return q.to(r.dtype) * mask
+            q = network_output(net, r.to(param.dtype)[None, None], operator)[0, 0]
+        return q.to(r.dtype) * operator.mask
 
     return direction
 

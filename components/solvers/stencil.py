@@ -91,6 +91,25 @@ def singular_regions(mask: np.ndarray, walls: Boundary, solid: Boundary) -> np.n
     return singular
 
 
+def apply_stencil(x: torch.Tensor, diag: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``A x = d * x + sum_a (f_a[i] - f_a[i+1])`` with ``f_a[i] = w_a[i] (x[i] - x[i-1])``.
+
+    ``diag`` ``(*spatial)``, ``weights`` ``(dim, *spatial)`` (any non-negative face weights, e.g. the
+    summed ones of a coarse level); ``x`` ``(..., *spatial)`` -> same shape.
+    """
+    dim = diag.ndim
+    out = diag * x
+    for axis in range(dim):
+        d = x.ndim - dim + axis
+        n = x.shape[d]
+        zero = torch.zeros_like(x.narrow(d, 0, 1))
+        below = torch.cat([zero, x.narrow(d, 0, n - 1)], dim=d)  # below[i] = x[i-1]
+        flux = weights[axis] * (x - below)  # flux across the lower face of each cell
+        above = torch.cat([flux.narrow(d, 1, n - 1), zero], dim=d)  # above[i] = flux[i+1]
+        out = out + flux - above
+    return out
+
+
 class MeanZeroProjection(torch.nn.Module):
     """Orthogonal projection onto the range of ``A``: subtract the mean on every singular region.
 
@@ -159,17 +178,7 @@ class StencilOperator(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``A x``: shape ``(batch, *spatial)`` or ``(*spatial)`` -> same shape, dtype of ``x``."""
-        diag, weights = self.diag.to(x.dtype), self.weights.to(x.dtype)
-        out = diag * x
-        for axis in range(self.dim):
-            d = x.ndim - self.dim + axis
-            n = x.shape[d]
-            zero = torch.zeros_like(x.narrow(d, 0, 1))
-            below = torch.cat([zero, x.narrow(d, 0, n - 1)], dim=d)  # below[i] = x[i-1]
-            flux = weights[axis] * (x - below)  # flux across the lower face of each cell
-            above = torch.cat([flux.narrow(d, 1, n - 1), zero], dim=d)  # above[i] = flux[i+1]
-            out = out + flux - above
-        return out
+        return apply_stencil(x, self.diag.to(x.dtype), self.weights.to(x.dtype))
 
     def projection(self, on: Literal["grid", "fluid"] = "grid") -> MeanZeroProjection:
         """The mean-zero projection for grid arrays (``"grid"``) or fluid-unknown vectors (``"fluid"``)."""

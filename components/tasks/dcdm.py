@@ -12,7 +12,7 @@ class DCDMTaskConfig(TaskConfig):
 
     kind: Literal["dcdm"] = "dcdm"
 
-    model_roles = ("field",)
+    model_roles = ("field", "preconditioner")
     role = "dcdm"
     data_roles = ("linear_system",)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 
 from sciml.components.base import DatasetFiles, ModelConfig
+from sciml.components.solvers.dcdm_iteration import network_output
 from sciml.components.tasks.module import TaskModule
 from sciml.components.tasks.samples import H5Samples
 from sciml.pipelines.datasets import read_shared
@@ -52,7 +53,7 @@ class DCDMModule(TaskModule):
 
     def forward(self, b: torch.Tensor) -> torch.Tensor:
         """Directions ``q = net(b)`` zeroed on solid cells: (batch, 1, *spatial) -> same."""
-        return self.net(b) * self.mask
+        return network_output(self.net, b, self.operator) * self.mask
 
     def _loss(self, b: torch.Tensor) -> torch.Tensor:
         return dcdm_loss(self.operator, self(b), b)
