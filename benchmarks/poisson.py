@@ -11,7 +11,8 @@ are stored beside ours. Further geometries (no obstacle, random blobs) at the sm
 Thread counts are pinned to 1 below (before numpy loads): on this shared 2-core machine a
 multithreaded BLAS made each 30k-long dot product 700x slower. ``--run`` loads the network of a
 ``sciml`` run (e.g. of specs/dcdm-poisson3d-32.yaml) and adds DCDM rows, one per ``--k-prev`` (one solve
-to 1e-6 each, the 1e-4 row read off its residual history). Writes
+to 1e-6 each, the 1e-4 row read off its residual history); ``--untrained`` adds the same rows for the
+run's model at its initial weights. Writes
 benchmarks/results/poisson.json and prints a markdown table. Quote ratios measured side by side, not
 absolute times: the machine is shared and noisy.
 """
@@ -79,14 +80,18 @@ def measure(name: str, solve, repeats: int) -> dict:
     return row
 
 
-def load_network(run_dir: Path):
-    """The trained network of a sciml run directory (eval mode, CPU)."""
+def load_networks(run_dir: Path, untrained: bool) -> dict:
+    """Row prefix -> network (eval mode, CPU): ``dcdm``, the trained network of a sciml run directory,
+    and with ``untrained`` ``untrained_dcdm``, the same model at its initial weights (the spec's seed)."""
     from sciml.pipelines.stages import generate, load
     from sciml.pipelines.training import load_trained
 
     spec, _ = load(run_dir / "spec.resolved.yaml")
-    task = load_trained(spec, generate(spec, quiet=True), run_dir, torch.device("cpu"))
-    return task.net
+    nets = {"dcdm": load_trained(spec, generate(spec, quiet=True), run_dir, torch.device("cpu")).net}
+    if untrained:
+        torch.manual_seed(spec.seed)
+        nets["untrained_dcdm"] = spec.model.build(in_channels=1, out_channels=1, ndim=spec.data.dim).eval()
+    return nets
 
 
 def main() -> None:
@@ -96,6 +101,7 @@ def main() -> None:
     parser.add_argument("--max-iters", type=int, default=3000)
     parser.add_argument("--run", type=Path, default=None, help="a sciml run dir whose network adds DCDM rows")
     parser.add_argument("--k-prev", type=int, nargs="+", default=[2, 50], help="DCDM memories (one row each)")
+    parser.add_argument("--untrained", action="store_true", help="also the run's model at its initial weights: what training adds")
     parser.add_argument("--geometries", nargs="+", choices=["ball", "none", "blobs"], default=["ball", "none", "blobs"])
     parser.add_argument(
         "--solvers", nargs="*", choices=krylov.SOLVERS, default=list(krylov.SOLVERS), help="classical solvers (none: DCDM rows only)"
@@ -103,7 +109,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "poisson.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    net = load_network(args.run) if args.run else None
+    nets = load_networks(args.run, args.untrained) if args.run else {}
 
     rows = []
     for geom, n, mask in systems(args.sizes, args.geometries):
@@ -117,15 +123,15 @@ def main() -> None:
                 row["issue_reference_iters_1e-06"] = REFERENCE_1E6[name].get(n)
             rows.append({"geometry": geom, "n": n, "unknowns": int(mask.sum()), **row})
             print(rows[-1], flush=True)
-        if net is not None:
-            grid_b = torch.zeros(mask.shape, dtype=torch.float64)
-            grid_b[torch.as_tensor(mask)] = torch.as_tensor(b)
+        grid_b = torch.zeros(mask.shape, dtype=torch.float64)
+        grid_b[torch.as_tensor(mask)] = torch.as_tensor(b)
+        grid_proj = op.projection("grid")
+        for prefix, net in nets.items():
             direction = network_direction(net, op)
-            grid_proj = op.projection("grid")
             for k in args.k_prev:
                 # one solve to the finest tolerance; the coarser one is read off its history (stopped_at)
                 fine = dcdm_solve(op, grid_b, direction, min(TOLERANCES), args.max_iters, k, grid_proj)
-                row = measure(f"dcdm_k{k}", lambda tol: stopped_at(fine, tol), 1)
+                row = measure(f"{prefix}_k{k}", lambda tol: stopped_at(fine, tol), 1)
                 row["residual_history"] = fine.residuals.tolist()  # compare sizes at equal iterations when capped
                 rows.append({"geometry": geom, "n": n, "unknowns": int(mask.sum()), **row})
                 print(rows[-1], flush=True)
@@ -135,7 +141,8 @@ def main() -> None:
         "versions": {"numpy": np.__version__, "scipy": scipy.__version__, "pyamg": pyamg.__version__, "torch": torch.__version__},
         "command": f"python benchmarks/poisson.py --sizes {' '.join(map(str, args.sizes))} --repeats {args.repeats}"
         + f" --geometries {' '.join(args.geometries)} --solvers {' '.join(args.solvers)}"
-        + (f" --run {args.run} --k-prev {' '.join(map(str, args.k_prev))}" if args.run else ""),
+        + (f" --run {args.run} --k-prev {' '.join(map(str, args.k_prev))}" if args.run else "")
+        + (" --untrained" if args.untrained else ""),
         "repeats": args.repeats,
         "rows": rows,
     }

@@ -49,6 +49,21 @@ def test_field_models_build_from_defaults_and_keep_the_grid() -> None:
         assert net(torch.randn(2, 1, 32, 32)).shape == (2, 1, 32, 32), kind
 
 
+def test_preconditioner_models_build_from_defaults_and_read_the_system() -> None:
+    import numpy as np
+    import torch
+
+    from sciml.components.solvers.stencil import StencilOperator
+
+    op = StencilOperator(np.ones((12, 12), dtype=bool))
+    for kind, cls in registry.kinds("models").items():
+        if cls.role != "preconditioner" or not _all_defaulted(cls):
+            continue
+        net = cls.model_validate({"kind": kind}).build(in_channels=1, out_channels=1, ndim=2)
+        assert net.takes_operator, kind
+        assert net(torch.randn(2, 1, 12, 12), op).shape == (2, 1, 12, 12), kind
+
+
 def test_field_generators_make_the_grid_dimensions_they_declare() -> None:
     import numpy as np
 

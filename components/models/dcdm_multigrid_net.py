@@ -9,7 +9,8 @@ as many levels as the grid allows), and only the smoother is learned. On each le
 
     x <- x + D^-1 (omega * res + S(res))        (smoothing_steps times before and after the coarse
                                                    correction; S_pre and S_post are two CNNs)
-    x <- x + c * P V(P^T (r - A x))             (coarse correction: the cycle one level down)
+    x <- x + c * P V(P^T (r - A x))             (coarse correction: the cycle one level down, kept
+                                                   off solid cells)
 
 ``S`` is a small CNN (``layers`` convolutions ``k^dim``, ReLU between them, no biases), its last layer
 zero at initialization, so the untrained network is a damped-Jacobi V-cycle. One set of weights serves
@@ -99,7 +100,7 @@ class DCDMMultigridNet(nn.Module):
             x = self._smooth(x, r, level, inv_diag, self.pre)
         if depth + 1 < len(levels):
             coarse = self._cycle(restrict(r - level(x), self.dim), levels, depth + 1)
-            x = x + self.coarse_scale * prolong(coarse, level.shape)
+            x = x + self.coarse_scale * prolong(coarse, level.shape) * (inv_diag > 0)  # not onto solid children
         for _ in range(self.smoothing_steps):
             x = self._smooth(x, r, level, inv_diag, self.post)
         return x
