@@ -139,7 +139,7 @@ def main() -> None:
     result = {
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()},
         "versions": {"numpy": np.__version__, "scipy": scipy.__version__, "pyamg": pyamg.__version__, "torch": torch.__version__},
-        "command": f"python benchmarks/poisson.py --sizes {' '.join(map(str, args.sizes))} --repeats {args.repeats}"
+        "command": f"python benchmarks/poisson.py --sizes {' '.join(map(str, args.sizes))} --repeats {args.repeats} --max-iters {args.max_iters}"
         + f" --geometries {' '.join(args.geometries)} --solvers {' '.join(args.solvers)}"
         + (f" --run {args.run} --k-prev {' '.join(map(str, args.k_prev))}" if args.run else "")
         + (" --untrained" if args.untrained else ""),

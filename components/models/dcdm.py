@@ -9,21 +9,10 @@ from pydantic import Field, field_validator
 from sciml.components.base import ModelConfig
 
 
-class DCDMConfig(ModelConfig):
-    """DCDM network (Kaneda et al. 2023): residual conv blocks, average-pool levels with skips, 1x1 head."""
+class DirectionNetworkConfig(ModelConfig):
+    """Options shared by the DCDM direction networks: an odd convolution width, systems on 2D and 3D grids."""
 
-    kind: Literal["dcdm"] = "dcdm"
-    channels: int = Field(16, gt=0, description="feature channels at both levels (paper: 16)")
-    fine_blocks: int = Field(1, ge=0, description="residual blocks before pooling")
-    coarse_blocks: int = Field(3, ge=0, description="residual blocks on the pooled grid")
-    up_blocks: int = Field(2, ge=0, description="residual blocks after the upsampled skip")
     kernel_size: int = Field(3, gt=0, description="convolution width, odd")
-    levels: int = Field(1, ge=1, description="pooling levels (paper: 1); more widen the receptive field (a U-Net)")
-    normalize_input: bool = Field(
-        True, description="divide each input by its RMS (scale- and grid-size-invariant); false: the paper's raw r/||r||"
-    )
-
-    role = "field"
 
     @field_validator("kernel_size")
     @classmethod
@@ -34,7 +23,23 @@ class DCDMConfig(ModelConfig):
 
     def check_grid(self, dims: int) -> None:
         if dims not in (2, 3):
-            raise ValueError(f"kind: 'dcdm' takes fields on 2D and 3D grids, the data's are {dims}D")
+            raise ValueError(f"kind: {self.kind!r} takes fields on 2D and 3D grids, the data's are {dims}D")
+
+
+class DCDMConfig(DirectionNetworkConfig):
+    """DCDM network (Kaneda et al. 2023): residual conv blocks, average-pool levels with skips, 1x1 head."""
+
+    kind: Literal["dcdm"] = "dcdm"
+    channels: int = Field(16, gt=0, description="feature channels at both levels (paper: 16)")
+    fine_blocks: int = Field(1, ge=0, description="residual blocks before pooling")
+    coarse_blocks: int = Field(3, ge=0, description="residual blocks on the pooled grid")
+    up_blocks: int = Field(2, ge=0, description="residual blocks after the upsampled skip")
+    levels: int = Field(1, ge=1, description="pooling levels (paper: 1); more widen the receptive field (a U-Net)")
+    normalize_input: bool = Field(
+        True, description="divide each input by its RMS (scale- and grid-size-invariant); false: the paper's raw r/||r||"
+    )
+
+    role = "field"
 
     def build(self, in_channels: int, out_channels: int, ndim: int, **_):
         """The :class:`~sciml.components.models.dcdm_net.DCDMNet` for ``ndim``-dimensional fields."""

@@ -4,33 +4,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from sciml.components.base import ModelConfig
+from sciml.components.models.dcdm import DirectionNetworkConfig
 
 
-class DCDMMultigridConfig(ModelConfig):
+class DCDMMultigridConfig(DirectionNetworkConfig):
     """DCDM direction network that reads the system: one V-cycle, Galerkin coarse levels, learned CNN smoothers shared by all levels."""
 
     kind: Literal["dcdm_multigrid"] = "dcdm_multigrid"
     channels: int = Field(8, gt=0, description="hidden channels of each smoother CNN")
     layers: int = Field(3, ge=1, description="convolutions per smoother CNN (1: a learned linear stencil)")
-    kernel_size: int = Field(3, gt=0, description="convolution width, odd")
     smoothing_steps: int = Field(2, ge=1, description="smoothing steps before and after each coarse correction")
     coarsest: int = Field(4, ge=1, description="coarsen while every side of the coarsest level has more cells than this")
 
     role = "preconditioner"
-
-    @field_validator("kernel_size")
-    @classmethod
-    def _odd(cls, value: int) -> int:
-        if value % 2 == 0:
-            raise ValueError(f"must be odd so that convolutions keep the grid size, got {value}")
-        return value
-
-    def check_grid(self, dims: int) -> None:
-        if dims not in (2, 3):
-            raise ValueError(f"kind: 'dcdm_multigrid' takes fields on 2D and 3D grids, the data's are {dims}D")
 
     def build(self, in_channels: int, out_channels: int, ndim: int, **_):
         """The :class:`~sciml.components.models.dcdm_multigrid_net.DCDMMultigridNet` for ``ndim``-dimensional systems."""

@@ -25,7 +25,8 @@ blocks, pool again, ``coarse_blocks`` blocks, ..., and on the way back each leve
 coarser result to its own and applies ``up_blocks`` blocks, a U-Net whose coarsest grid is ``n / 2^L``.
 Each level doubles the receptive field's radius (about 20 cells for the paper's one level) at a
 fraction (1/2^dim) of the previous level's cost. Measured in 2D (docs/poisson.md): at the training
-size a 4-level net converges where one level stalls, but neither carries over to grids 4x larger.
+size a 4-level net converges where one level stalls, but neither carries over to grids 4x larger;
+model kind ``dcdm_multigrid`` (:mod:`sciml.components.models.dcdm_multigrid_net`) is the network that does.
 """
 
 from __future__ import annotations
