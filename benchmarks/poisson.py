@@ -101,7 +101,7 @@ def main() -> None:
     parser.add_argument("--max-iters", type=int, default=3000)
     parser.add_argument("--run", type=Path, default=None, help="a sciml run dir whose network adds DCDM rows")
     parser.add_argument("--k-prev", type=int, nargs="+", default=[2, 50], help="DCDM memories (one row each)")
-    parser.add_argument("--untrained", action="store_true", help="also the run's model at its initial weights: what training adds")
+    parser.add_argument("--untrained", action="store_true", help="also the run's model freshly built (torch seeded with the spec's seed): what training adds")
     parser.add_argument("--geometries", nargs="+", choices=["ball", "none", "blobs"], default=["ball", "none", "blobs"])
     parser.add_argument(
         "--solvers", nargs="*", choices=krylov.SOLVERS, default=list(krylov.SOLVERS), help="classical solvers (none: DCDM rows only)"
@@ -123,9 +123,10 @@ def main() -> None:
                 row["issue_reference_iters_1e-06"] = REFERENCE_1E6[name].get(n)
             rows.append({"geometry": geom, "n": n, "unknowns": int(mask.sum()), **row})
             print(rows[-1], flush=True)
-        grid_b = torch.zeros(mask.shape, dtype=torch.float64)
-        grid_b[torch.as_tensor(mask)] = torch.as_tensor(b)
-        grid_proj = op.projection("grid")
+        if nets:
+            grid_b = torch.zeros(mask.shape, dtype=torch.float64)
+            grid_b[torch.as_tensor(mask)] = torch.as_tensor(b)
+            grid_proj = op.projection("grid")
         for prefix, net in nets.items():
             direction = network_direction(net, op)
             for k in args.k_prev:

@@ -75,6 +75,31 @@ def test_network_forward_and_gradients_on_gpu_match_cpu(make, shape):
         assert _rel(p_gpu.grad, p_cpu.grad) < 1e-4, name
 
 
+def _acting_multigrid_net() -> DCDMMultigridNet:
+    """A multigrid net whose smoother CNNs act (their last layers, zero at initialization, made random)."""
+    net = DCDMMultigridNet(3, channels=4, coarsest=2)
+    with torch.no_grad():
+        for smoother in (net.pre, net.post):
+            smoother.net[-1].weight.normal_(0.0, 0.1)
+    return net
+
+
+def test_multigrid_network_forward_and_gradients_on_gpu_match_cpu():
+    mask = geometry.benchmark_ball(12)
+    cpu_op, gpu_op = StencilOperator(mask), StencilOperator(mask).to("cuda")
+    torch.manual_seed(0)
+    cpu_net = _acting_multigrid_net()
+    gpu_net = DCDMMultigridNet(3, channels=4, coarsest=2).cuda()
+    gpu_net.load_state_dict(cpu_net.state_dict())
+    r = torch.randn(2, 1, 12, 12, 12) * cpu_op.mask
+    y_cpu, y_gpu = cpu_net(r, cpu_op), gpu_net(r.cuda(), gpu_op)
+    assert y_gpu.device.type == "cuda" and _rel(y_gpu, y_cpu) < 1e-5
+    y_cpu.square().mean().backward()
+    y_gpu.square().mean().backward()
+    for (name, p_cpu), p_gpu in zip(cpu_net.named_parameters(), gpu_net.parameters()):
+        assert _rel(p_gpu.grad, p_cpu.grad) < 1e-4, name
+
+
 def test_dcdm_solve_on_gpu_matches_cpu_and_cg():
     # identity directions: DCDM is CG; with a network: the same iterations on both devices
     mask = geometry.benchmark_ball(10)
@@ -92,7 +117,7 @@ def test_dcdm_solve_on_gpu_matches_cpu_and_cg():
 
     # untrained networks: compare the first iterations, same directions up to float32 order (the paper's
     # net stalls, so 20 of them; the multigrid net, which reads the operator on its device, converges fast)
-    for make, iterations in ((lambda: DCDMNet(3, channels=8), 20), (lambda: DCDMMultigridNet(3, coarsest=2), 4)):
+    for make, iterations in ((lambda: DCDMNet(3, channels=8), 20), (lambda: _acting_multigrid_net(), 4)):
         torch.manual_seed(1)
         net = make().eval()
         histories = []

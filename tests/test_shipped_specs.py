@@ -56,12 +56,15 @@ def test_preconditioner_models_build_from_defaults_and_read_the_system() -> None
     from sciml.components.solvers.stencil import StencilOperator
 
     op = StencilOperator(np.ones((12, 12), dtype=bool))
+    checked = []
     for kind, cls in registry.kinds("models").items():
         if cls.role != "preconditioner" or not _all_defaulted(cls):
             continue
         net = cls.model_validate({"kind": kind}).build(in_channels=1, out_channels=1, ndim=2)
         assert net.takes_operator, kind
         assert net(torch.randn(2, 1, 12, 12), op).shape == (2, 1, 12, 12), kind
+        checked.append(kind)
+    assert "dcdm_multigrid" in checked
 
 
 def test_field_generators_make_the_grid_dimensions_they_declare() -> None:

@@ -16,7 +16,7 @@ class DCDMMultigridConfig(DirectionNetworkConfig):
     channels: int = Field(8, gt=0, description="hidden channels of each smoother CNN")
     layers: int = Field(3, ge=1, description="convolutions per smoother CNN (1: a learned linear stencil)")
     smoothing_steps: int = Field(2, ge=1, description="smoothing steps before and after each coarse correction")
-    coarsest: int = Field(4, ge=1, description="coarsen while every side of the coarsest level has more cells than this")
+    coarsest: int = Field(4, ge=1, description="coarsen while some side of the coarsest level has more cells than this")
 
     role = "preconditioner"
 

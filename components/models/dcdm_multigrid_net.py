@@ -50,7 +50,8 @@ class Smoother(nn.Module):
         self.net = nn.Sequential(*body, convs[-1])
 
     def forward(self, res: torch.Tensor) -> torch.Tensor:
-        return self.net(res[:, None])[:, 0]
+        dtype = self.net[0].weight.dtype
+        return self.net(res[:, None].to(dtype))[:, 0].to(res.dtype)
 
 
 class DCDMMultigridNet(nn.Module):
@@ -62,7 +63,12 @@ class DCDMMultigridNet(nn.Module):
         layers: convolutions per smoother CNN (>= 1; 1 is a learned linear stencil).
         kernel_size: odd convolution width.
         smoothing_steps: smoothing steps before and after each coarse correction.
-        coarsest: coarsen while every side of the coarsest level has more cells than this.
+        coarsest: coarsen while some side of the coarsest level has more cells than this. A grid with
+            no side longer than ``coarsest`` gets one level (smoothing only; ``coarse_scale`` then gets
+            no gradient, which plain DDP refuses).
+
+    The hierarchy is rebuilt from the operator at every call (a few pooling passes, small beside the
+    smoothers' convolutions), so one network serves any system it is handed.
     """
 
     takes_operator = True
@@ -88,8 +94,11 @@ class DCDMMultigridNet(nn.Module):
                 f"DCDMMultigridNet({self.dim}D) expects (batch, 1, *spatial) on the system's grid "
                 f"{tuple(operator.shape)}, got shape {tuple(r.shape)}"
             )
-        levels = hierarchy(GridLevel(operator.diag.to(r.dtype), operator.weights.to(r.dtype)), self.coarsest)
-        return self._cycle(r[:, 0], levels, 0)[:, None]
+        # levels and cycle in at least float32: in bfloat16, coarse face weights (sums of up to 4^depth
+        # fine ones) above 256 would round; the smoothers run in their parameters' dtype
+        work = torch.promote_types(r.dtype, torch.float32)
+        levels = hierarchy(GridLevel(operator.diag.to(work), operator.weights.to(work)), self.coarsest)
+        return self._cycle(r[:, 0].to(work), levels, 0)[:, None].to(r.dtype)
 
     def _cycle(self, r: torch.Tensor, levels: list[GridLevel], depth: int) -> torch.Tensor:
         """``V(r)`` on level ``depth``: ``(batch, *level shape)`` -> same."""

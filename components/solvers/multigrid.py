@@ -85,11 +85,12 @@ def coarsen(level: GridLevel) -> GridLevel:
 
 
 def hierarchy(finest: GridLevel, coarsest: int) -> list[GridLevel]:
-    """``[finest, coarsen(finest), ...]``, coarsened while every side of the last level exceeds ``coarsest`` cells."""
+    """``[finest, coarsen(finest), ...]``, coarsened while some side of the last level exceeds ``coarsest`` cells
+    (a side of one cell stays one cell)."""
     if coarsest < 1:
         raise ValueError(f"coarsest must be >= 1 cell, got {coarsest}")
     levels = [finest]
-    while min(levels[-1].shape) > coarsest:
+    while max(levels[-1].shape) > coarsest:
         levels.append(coarsen(levels[-1]))
     return levels
 

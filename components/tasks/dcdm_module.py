@@ -42,6 +42,8 @@ class DCDMModule(TaskModule):
         mask = read_shared(dataset.path("train"))["mask"].astype(bool)
         self.operator = data.operator(mask)
         self.net = model.build(in_channels=1, out_channels=1, ndim=mask.ndim)
+        if (type(model).role == "preconditioner") != getattr(self.net, "takes_operator", False):
+            raise TypeError(f"model kind {model.kind!r}: role 'preconditioner' and a network marked takes_operator go together")
 
     @property
     def mask(self) -> torch.Tensor:
@@ -52,7 +54,8 @@ class DCDMModule(TaskModule):
         return H5Samples(self.files.path(split), ["b"])
 
     def forward(self, b: torch.Tensor) -> torch.Tensor:
-        """Directions ``q = net(b)`` zeroed on solid cells: (batch, 1, *spatial) -> same."""
+        """Directions ``q = net(b)`` (``net(b, operator)`` for a network that reads the system) zeroed on
+        solid cells: (batch, 1, *spatial) -> same."""
         return network_output(self.net, b, self.operator) * self.mask
 
     def _loss(self, b: torch.Tensor) -> torch.Tensor:

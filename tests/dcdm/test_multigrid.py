@@ -2,6 +2,7 @@
 its untrained cycle against a hand-built damped-Jacobi V-cycle, homogeneity, size carry-over, and
 the shrunk 2D spec trained end to end with it."""
 
+import copy
 import json
 from pathlib import Path
 
@@ -35,7 +36,8 @@ def _level(mask, walls="neumann", solid="neumann") -> GridLevel:
 
 
 @pytest.mark.parametrize(
-    "shape,walls,solid", [((7, 6), "neumann", "neumann"), ((8, 8), "dirichlet", "neumann"), ((5, 4, 6), "dirichlet", "dirichlet")]
+    "shape,walls,solid",
+    [((7, 6), "neumann", "neumann"), ((8, 8), "dirichlet", "neumann"), ((5, 4, 6), "dirichlet", "dirichlet"), ((7, 5, 6), "neumann", "neumann")],
 )
 def test_coarse_level_is_the_galerkin_product_and_restriction_the_transpose(shape, walls, solid):
     mask = np.random.default_rng(1).random(shape) > 0.25
@@ -49,6 +51,10 @@ def test_coarse_level_is_the_galerkin_product_and_restriction_the_transpose(shap
     torch.testing.assert_close(_dense(coarse, coarse.shape), p.T @ a @ p, rtol=0, atol=1e-12)
     diagonal = torch.diagonal(a).reshape(shape)
     torch.testing.assert_close(fine.inverse_diagonal(), torch.where(diagonal > 0, 1 / diagonal, 0.0))
+    # and one level further down: (P1 P2)^T A (P1 P2)
+    coarser = coarsen(coarse)
+    p2 = _dense(lambda x: prolong(x, coarse.shape), coarser.shape)
+    torch.testing.assert_close(_dense(coarser, coarser.shape), (p @ p2).T @ a @ (p @ p2), rtol=0, atol=1e-12)
 
 
 def test_hierarchy_coarsens_to_the_coarsest_size_and_keeps_the_null_space():
@@ -58,6 +64,9 @@ def test_hierarchy_coarsens_to_the_coarsest_size_and_keeps_the_null_space():
     for lvl in levels:  # all-Neumann: constants on the fluid stay in the null space on every level
         fluid = (lvl.inverse_diagonal() > 0).double()
         assert float(lvl(fluid).abs().max()) < 1e-12
+    # a thin grid coarsens until its long side is short; its one-cell side stays one cell
+    thin = hierarchy(_level(np.ones((40, 3), dtype=bool)), coarsest=4)
+    assert [lvl.shape for lvl in thin] == [(40, 3), (20, 2), (10, 1), (5, 1), (3, 1)]
     with pytest.raises(ValueError, match="coarsest"):
         hierarchy(levels[0], coarsest=0)
 
@@ -88,13 +97,25 @@ def test_untrained_network_is_the_damped_jacobi_v_cycle():
     assert float(out.reshape(8, 8)[~torch.as_tensor(mask)].abs().max()) == 0.0  # nothing on solid cells
 
 
+def _randomize_last_layers(net: DCDMMultigridNet) -> None:
+    """Give the smoothers' last layers (zero at initialization) random weights, so that the CNNs act."""
+    with torch.no_grad():
+        for smoother in (net.pre, net.post):
+            smoother.net[-1].weight.normal_(0.0, 0.1)
+
+
 def test_network_is_positively_homogeneous_and_trains_every_parameter():
     torch.manual_seed(0)
     net = DCDMMultigridNet(3, channels=4, coarsest=2)
     op = StencilOperator(geometry.benchmark_ball(9))
     r = torch.randn(2, 1, 9, 9, 9) * op.mask
-    torch.testing.assert_close(net(3.5 * r, op), 3.5 * net(r, op))
+    linear = net(r, op)  # untrained: a linear cycle
+    torch.testing.assert_close(net(-r, op), -linear)
+    _randomize_last_layers(net)
+    assert (net(-r, op) + net(r, op)).abs().max() > 1e-3 * linear.abs().max()  # the ReLU CNNs are not odd
+    torch.testing.assert_close(net(3.5 * r, op), 3.5 * net(r, op))  # no biases: homogeneous for a > 0
     # the smoothers' last layers start at zero (so only they get a gradient at first); after one step all do
+    net = DCDMMultigridNet(3, channels=4, coarsest=2)
     opt = torch.optim.SGD(net.parameters(), lr=1e-4)
     for _ in range(2):
         opt.zero_grad()
@@ -102,9 +123,26 @@ def test_network_is_positively_homogeneous_and_trains_every_parameter():
         opt.step()
     for name, p in net.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
-    torch.testing.assert_close(net(3.5 * r, op), 3.5 * net(r, op))  # no biases: still homogeneous
     with pytest.raises(ValueError, match=r"system's grid \(9, 9, 9\)"):
         net(r[..., :8], op)
+
+
+def test_low_precision_runs_the_levels_in_float32():
+    # bfloat16 weights or autocast: the hierarchy (face weights summed to 4^depth) and the cycle stay in
+    # float32 (bfloat16 pooling does not exist on the CPU), so the output is the float32 one up to rounding
+    torch.manual_seed(0)
+    net = DCDMMultigridNet(3, channels=4, coarsest=2)
+    _randomize_last_layers(net)
+    op = StencilOperator(geometry.benchmark_ball(12))
+    r = torch.randn(1, 1, 12, 12, 12) * op.mask
+    with torch.no_grad():
+        reference = net(r, op)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            mixed = net(r, op)
+        bf16 = copy.deepcopy(net).to(torch.bfloat16)(r.to(torch.bfloat16), op)
+    assert mixed.dtype == torch.float32 and bf16.dtype == torch.bfloat16
+    for out in (mixed, bf16.float()):
+        assert float((out - reference).norm() / reference.norm()) < 0.02
 
 
 def test_one_network_keeps_its_iteration_count_as_the_grid_grows():
