@@ -171,6 +171,11 @@ class DataConfig(Component):
         """Meaning, shape and units of each array :meth:`sample` returns; stored as HDF5 attributes."""
         return {}
 
+    def snapshot_arrays(self) -> tuple[str, ...] | None:
+        """Arrays that hold snapshots of one and the same field, time along the channel axis (what a
+        rollout feeds back as its next input), where the spec fixes them; ``None``: not known."""
+        return None
+
     def series_lengths(self) -> dict[str, int] | None:
         """Time points of each split's trajectories (``trajectories`` data) where the spec fixes them, for
         the tasks' checks before any data exists; ``None``: not known until the files are read."""

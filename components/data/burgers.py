@@ -51,6 +51,9 @@ class BurgersData(PDEFamilyData):
     def grid_dims(self) -> int:
         return 1
 
+    def snapshot_arrays(self) -> tuple[str, ...]:
+        return ("x", "y", "trajectory") if self.snapshots else ("x", "y")
+
     def describe_arrays(self) -> dict[str, str]:
         arrays = {
             "x": f"initial condition u0, (sample, 1, n) at x_j = j/n, n = {self.resolution}",

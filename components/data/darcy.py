@@ -47,6 +47,9 @@ class DarcyData(PDEFamilyData):
     def grid_dims(self) -> int:
         return 2
 
+    def snapshot_arrays(self) -> tuple[str, ...]:
+        return ()  # x and y are different fields
+
     def describe_arrays(self) -> dict[str, str]:
         return {
             "x": f"coefficient a ({self.high} / {self.low}), (sample, 1, n, n) on the vertex grid i/(n-1), n = {self.resolution}",

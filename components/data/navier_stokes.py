@@ -69,6 +69,9 @@ class NavierStokesData(PDEFamilyData):
     def grid_dims(self) -> int:
         return 2
 
+    def snapshot_arrays(self) -> tuple[str, ...]:
+        return ("x", "y")
+
     def describe_arrays(self) -> dict[str, str]:
         dt = self.record_interval
         return {

@@ -47,6 +47,9 @@ class PoissonFieldData(DataConfig):
     def grid_dims(self) -> int:
         return self.dim
 
+    def snapshot_arrays(self) -> tuple[str, ...]:
+        return ()  # x and y are different fields
+
     def describe_arrays(self) -> dict[str, str]:
         grid = ", ".join(["n"] * self.dim)
         return {

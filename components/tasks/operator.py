@@ -46,6 +46,13 @@ class OperatorTaskConfig(TaskConfig):
         for field, key in (("input_key", self.input_key), ("output_key", self.output_key)):
             if arrays and key not in arrays:
                 raise ValueError(f"{field}: data kind {spec.data.kind!r} has no array {key!r}; it has {', '.join(arrays)}")
+        snapshots = spec.data.snapshot_arrays()
+        if self.rollout and snapshots is not None and not {self.input_key, self.output_key} <= set(snapshots):
+            raise ValueError(
+                f"rollout: feeds predictions of {self.output_key!r} back as input, so {self.input_key!r} and "
+                f"{self.output_key!r} must be snapshots of one field (time as the channel axis); in data kind "
+                f"{spec.data.kind!r} " + (f"only {', '.join(map(repr, snapshots))} are" if snapshots else "they are different fields")
+            )
         dims = spec.data.grid_dims()
         if self.transpose and dims not in (None, 2):
             raise ValueError(f"transpose: needs fields on square 2D grids; data kind {spec.data.kind!r} makes {dims}D fields")

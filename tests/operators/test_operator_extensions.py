@@ -96,3 +96,15 @@ def test_transpose_needs_square_2d_fields(ns_files, tmp_path):
     files, _ = ensure_dataset(burgers, seed=0, cache=tmp_path)
     with pytest.raises(SpecError, match=r"^task.transpose: needs fields on square 2D grids"):
         build(files, transpose=True)
+
+
+def test_rollout_needs_snapshots_of_one_field():
+    from sciml.pipelines.spec import load_spec
+    from sciml_testing import ROOT
+
+    load_spec(ROOT / "specs" / "navier_stokes-fno-small.yaml", ["task.rollout=true"])  # vorticity snapshots: accepted
+    load_spec(ROOT / "specs" / "burgers-fno-small.yaml", ["task.rollout=true"])  # u0 -> u(T): one field, one step
+    for spec, kind in (("darcy-fno-bench.yaml", "darcy"), ("helmholtz-unet-small.yaml", "helmholtz")):
+        # the coefficient a (or wave speed c) and the solution u are different fields: feeding u back as a is wrong
+        with pytest.raises(SpecError, match=rf"task.rollout: feeds predictions of 'y' back .* in data kind '{kind}' they are different fields"):
+            load_spec(ROOT / "specs" / spec, ["task.rollout=true"])
