@@ -176,6 +176,11 @@ class DataConfig(Component):
         rollout feeds back as its next input), where the spec fixes them; ``None``: not known."""
         return None
 
+    def series_dim(self) -> int | None:
+        """State dimension of the trajectories (``trajectories`` data, their last axis) where the spec
+        fixes it; ``None``: not known until the files are read."""
+        return None
+
     def series_lengths(self) -> dict[str, int] | None:
         """Time points of each split's trajectories (``trajectories`` data) where the spec fixes them, for
         the tasks' checks before any data exists; ``None``: not known until the files are read."""
@@ -204,6 +209,10 @@ class ModelConfig(Component):
     def check_grid(self, dims: int) -> None:
         """Raise ``ValueError("<field>: <problem>")`` if the network cannot take fields on grids with
         ``dims`` axes; called at validation where the data kind knows its grid, else by the task."""
+
+    def check_series(self, dim: int) -> None:
+        """Raise ``ValueError("<field>: <problem>")`` if the network cannot model series of ``dim``-dimensional
+        states; called at validation where the data kind knows the dimension, else by the task."""
 
 
 class TaskConfig(Component):

@@ -338,6 +338,9 @@ def validate_spec(raw: dict[str, Any], source: str = "<spec>") -> SpecBase:
     dims = spec.data.grid_dims()
     if dims is not None:
         check_model_grid(spec.model, dims, source)
+    series_dim = spec.data.series_dim()
+    if series_dim is not None:
+        check_model_series(spec.model, series_dim, source)
     _check_task_and_evaluators_fit(spec, source)
     return spec
 
@@ -354,8 +357,17 @@ def _check_model_fits_task(spec: SpecBase, source: str) -> None:
 
 def check_model_grid(model: Any, dims: int, source: str = "") -> None:
     """:class:`SpecError` naming the ``model`` field if the network cannot take fields on ``dims``-axis grids."""
+    _model_check(model.check_grid, dims, source)
+
+
+def check_model_series(model: Any, dim: int, source: str = "") -> None:
+    """:class:`SpecError` naming the ``model`` field if the network cannot model ``dim``-dimensional series."""
+    _model_check(model.check_series, dim, source)
+
+
+def _model_check(check, value: int, source: str) -> None:
     try:
-        model.check_grid(dims)
+        check(value)
     except ValueError as error:
         raise SpecError(f"{source}: " * bool(source) + _within(("model",), str(error))) from error
 

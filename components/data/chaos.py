@@ -189,6 +189,9 @@ class Lorenz63Data(ChaoticSystemData):
     rho: float = 28.0
     beta: float = 8.0 / 3.0
 
+    def series_dim(self) -> int:
+        return 3
+
     def flow(self):
         from sciml.components.solvers.flows import Lorenz63
 
@@ -205,6 +208,9 @@ class RoesslerData(ChaoticSystemData):
     dt: float = Field(0.05, gt=0, description="time between observations (time units of the system)")
     transient: float = Field(200.0, ge=0, description="time units integrated and discarded before observing")
 
+    def series_dim(self) -> int:
+        return 3
+
     def flow(self):
         from sciml.components.solvers.flows import Roessler
 
@@ -217,6 +223,9 @@ class Lorenz96Data(ChaoticSystemData):
     kind: Literal["lorenz96"] = "lorenz96"
     n: int = Field(10, ge=4, description="sites on the ring (state dimension)")
     forcing: float = Field(8.0, description="forcing F")
+
+    def series_dim(self) -> int:
+        return self.n
 
     def flow(self):
         from sciml.components.solvers.flows import Lorenz96

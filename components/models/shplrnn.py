@@ -26,13 +26,13 @@ class ShallowPLRNNConfig(ModelConfig):
         import torch
 
         from sciml.components.models.shplrnn_net import ShallowPLRNN
-        from sciml.pipelines.errors import SpecError
+        from sciml.pipelines.spec import check_model_series
 
-        latent = self.latent or obs_dim
-        if self.observation == "identity" and latent < obs_dim:
-            raise SpecError(
-                f"model.latent: the identity observation needs latent >= the data dimension {obs_dim}, got {latent}"
-            )
+        check_model_series(self, obs_dim)
         return ShallowPLRNN(
-            obs_dim, latent, self.hidden, self.clipped, self.observation, torch.Generator().manual_seed(seed)
+            obs_dim, self.latent or obs_dim, self.hidden, self.clipped, self.observation, torch.Generator().manual_seed(seed)
         )
+
+    def check_series(self, dim: int) -> None:
+        if self.observation == "identity" and self.latent is not None and self.latent < dim:
+            raise ValueError(f"latent: the identity observation needs latent >= the data dimension {dim}, got {self.latent}")

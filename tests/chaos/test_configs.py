@@ -58,3 +58,19 @@ def test_windows_longer_than_the_trajectories_are_refused_at_validation(data, wo
     with pytest.raises(SpecError, match=re.escape(words)):
         validate_spec(spec)
     validate_spec({**spec, "task": {"kind": "gtf", "seq_len": 100}})
+
+
+def test_latent_below_the_data_dimension_is_refused_when_the_spec_is_validated():
+    # the chaos kinds know their state dimension, so no data need be generated to find the mistake
+    from sciml.pipelines.spec import load_spec
+    from sciml_testing import ROOT
+
+    spec = ROOT / "specs" / "lorenz63-gtf-small.yaml"
+    with pytest.raises(SpecError, match="model.latent: the identity observation needs latent >= the data dimension 3, got 2"):
+        load_spec(spec, ["model.latent=2"])
+    with pytest.raises(SpecError, match="data dimension 12, got 10"):
+        load_spec(spec, ["data.kind=lorenz96", "data.n=12", "model.latent=10"])
+    load_spec(spec, ["model.latent=2", "model.observation=affine"])  # an affine read-out may compress
+    load_spec(spec, ["data.kind=lorenz96", "data.n=12", "model.latent=12"])
+    for data in (Lorenz63Data(), RoesslerData(), Lorenz96Data(n=7)):  # the declared dimension is the flow's
+        assert data.series_dim() == data.flow().dim
