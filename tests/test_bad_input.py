@@ -380,3 +380,16 @@ def test_a_wandb_key_in_netrc_counts_as_credentials(tmp_path: Path, monkeypatch:
     monkeypatch.setenv("NETRC", str(tmp_path / "none"))
     monkeypatch.setenv("WANDB_API_KEY", "a" * 40)
     assert tracking._has_api_key()
+
+
+def test_a_latent_below_a_data_files_dimension_is_one_line_at_training_start(tmp_path: Path) -> None:
+    # a file's dimension is known only once it is read: the GTF task checks the model before building it
+    import numpy as np
+
+    np.save(tmp_path / "series.npy", np.random.default_rng(0).standard_normal((400, 3)))
+    spec = tmp_path / "measured.yaml"
+    spec.write_text(TRAJECTORY_SPEC.replace("model: {kind: shplrnn, hidden: 8}", "model: {kind: shplrnn, hidden: 8, latent: 2}"))
+    result = sciml("run", spec, timeout=300)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1] == "error: model.latent: the identity observation needs latent >= the data dimension 3, got 2", result.stderr

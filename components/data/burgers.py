@@ -52,7 +52,7 @@ class BurgersData(PDEFamilyData):
         return 1
 
     def snapshot_arrays(self) -> tuple[str, ...]:
-        return ("x", "y", "trajectory") if self.snapshots else ("x", "y")
+        return ("x", "y")  # u0 and u(T): a one-step rollout (trajectory repeats them, it is no continuation)
 
     def describe_arrays(self) -> dict[str, str]:
         arrays = {

@@ -26,9 +26,7 @@ class ShallowPLRNNConfig(ModelConfig):
         import torch
 
         from sciml.components.models.shplrnn_net import ShallowPLRNN
-        from sciml.pipelines.spec import check_model_series
 
-        check_model_series(self, obs_dim)
         return ShallowPLRNN(
             obs_dim, self.latent or obs_dim, self.hidden, self.clipped, self.observation, torch.Generator().manual_seed(seed)
         )

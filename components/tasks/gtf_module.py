@@ -28,7 +28,7 @@ from sciml.components.base import DatasetFiles, ModelConfig
 from sciml.components.models.dsr_net import LatentDynamics
 from sciml.components.tasks.module import TaskModule
 from sciml.pipelines.errors import SpecError
-from sciml.pipelines.spec import TrainConfig
+from sciml.pipelines.spec import TrainConfig, check_model_series
 
 
 @contextmanager
@@ -139,6 +139,7 @@ class GTFModule(TaskModule):
         self.config, self.files = config, dataset
         with h5py.File(dataset.path("train"), "r") as handle:
             shape = handle["x"].shape
+        check_model_series(model, shape[-1])  # done at validation where the data kind knows its dimension
         self.net = model.build(obs_dim=shape[-1], seed=seed)
         adaptive = config.alpha == "adaptive"
         start = config.alpha_init if adaptive else (config.alpha if config.forcing == "gtf" else 0.0)

@@ -50,8 +50,8 @@ class OperatorTaskConfig(TaskConfig):
         if self.rollout and snapshots is not None and not {self.input_key, self.output_key} <= set(snapshots):
             raise ValueError(
                 f"rollout: feeds predictions of {self.output_key!r} back as input, so {self.input_key!r} and "
-                f"{self.output_key!r} must be snapshots of one field (time as the channel axis); in data kind "
-                f"{spec.data.kind!r} " + (f"only {', '.join(map(repr, snapshots))} are" if snapshots else "they are different fields")
+                f"{self.output_key!r} must be snapshots of one field (time as the channel axis); data kind "
+                f"{spec.data.kind!r} has such arrays: {', '.join(map(repr, snapshots)) or 'none'}"
             )
         dims = spec.data.grid_dims()
         if self.transpose and dims not in (None, 2):

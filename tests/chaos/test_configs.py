@@ -39,8 +39,8 @@ def test_model_seed_makes_the_initialization():
 
 
 def test_bad_values():
-    with pytest.raises(SpecError, match="model.latent: the identity observation needs latent >= the data dimension 3"):
-        ShallowPLRNNConfig(latent=2).build(obs_dim=3)
+    with pytest.raises(ValueError, match="^latent: the identity observation needs latent >= the data dimension 3"):
+        ShallowPLRNNConfig(latent=2).check_series(3)
     with pytest.raises(ValidationError, match="must be in \\[0, 1\\] or 'adaptive'"):
         GTFTaskConfig(alpha=1.5)
     with pytest.raises(ValidationError, match="seq_len"):
