@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The GPU check, on a machine with a CUDA GPU and sciml installed: the GPU tests (tests/test_gpu.py,
 # DDP included), then the runs this 2-core CPU cannot afford, side by side on the one GPU, each capped
-# in wall time: Darcy 64x64 FNO and MgNO, Burgers FNO (issue 4 targets) and the 32^3 DCDM study
-# trained on 6,400 samples (issue 6). Results (metrics, logs, residual CSVs, the DCDM checkpoint) are
-# packed into OUT_DIR/results.tar.gz; a summary is printed last.
+# in wall time: Darcy 64x64 FNO and MgNO, Burgers FNO (issue 4 targets), the 32^3 DCDM study
+# trained on 6,400 samples and the multigrid DCDM network's spec (issue 6). Results (metrics, logs,
+# residual CSVs, the DCDM checkpoints) are packed into OUT_DIR/results.tar.gz; a summary is printed last.
 # Runs still going after DEADLINE seconds are interrupted (they stay resumable) and packed as they are.
 #   benchmarks/gpu_check.sh OUT_DIR [TRAIN_MINUTES] [DEADLINE]
 set -u
@@ -34,6 +34,9 @@ OMP_NUM_THREADS=6 sciml run specs/dcdm-poisson3d-32.yaml \
   trainer.limit_train_batches=1.0 trainer.max_time="00:00:$(printf %02d $((minutes - 1))):00" \
   "evaluate.0.solvers=[dcdm,cg]" evaluate.0.generalize.1.rhs=2 \
   --run-dir runs/gpu/dcdm32 >"$out/logs/dcdm32.log" 2>&1 &
+runs+=($!)
+OMP_NUM_THREADS=4 sciml run specs/dcdm-multigrid-poisson3d.yaml trainer.max_time="$cap" "evaluate.0.solvers=[dcdm,cg]" \
+  --run-dir runs/gpu/dcdm-mg32 >"$out/logs/dcdm-mg32.log" 2>&1 &
 runs+=($!)
 
 (sleep "$deadline"; stamp "deadline: interrupting what is left"; pkill -INT -f "sciml run") &
