@@ -82,15 +82,17 @@ def measure(name: str, solve, repeats: int) -> dict:
 
 def load_networks(run_dir: Path, untrained: bool) -> dict:
     """Row prefix -> network (eval mode, CPU): ``dcdm``, the trained network of a sciml run directory,
-    and with ``untrained`` ``untrained_dcdm``, the same model at its initial weights (the spec's seed)."""
+    and with ``untrained`` ``untrained_dcdm``, the same task built afresh from the spec's seed, as training
+    builds it: the weights training started from."""
     from sciml.pipelines.stages import generate, load
     from sciml.pipelines.training import load_trained
 
     spec, _ = load(run_dir / "spec.resolved.yaml")
-    nets = {"dcdm": load_trained(spec, generate(spec, quiet=True), run_dir, torch.device("cpu")).net}
+    dataset = generate(spec, quiet=True)
+    nets = {"dcdm": load_trained(spec, dataset, run_dir, torch.device("cpu")).net}
     if untrained:
         torch.manual_seed(spec.seed)
-        nets["untrained_dcdm"] = spec.model.build(in_channels=1, out_channels=1, ndim=spec.data.dim).eval()
+        nets["untrained_dcdm"] = spec.task.build(spec, dataset).net.eval()
     return nets
 
 
@@ -101,7 +103,7 @@ def main() -> None:
     parser.add_argument("--max-iters", type=int, default=3000)
     parser.add_argument("--run", type=Path, default=None, help="a sciml run dir whose network adds DCDM rows")
     parser.add_argument("--k-prev", type=int, nargs="+", default=[2, 50], help="DCDM memories (one row each)")
-    parser.add_argument("--untrained", action="store_true", help="also the run's model freshly built (torch seeded with the spec's seed): what training adds")
+    parser.add_argument("--untrained", action="store_true", help="also the run's network at the weights training started from: what training adds")
     parser.add_argument("--geometries", nargs="+", choices=["ball", "none", "blobs"], default=["ball", "none", "blobs"])
     parser.add_argument(
         "--solvers", nargs="*", choices=krylov.SOLVERS, default=list(krylov.SOLVERS), help="classical solvers (none: DCDM rows only)"

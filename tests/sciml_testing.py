@@ -48,6 +48,16 @@ def start(*args: str) -> subprocess.Popen:
     )
 
 
+def randomize_smoothers(net) -> None:
+    """Give a ``DCDMMultigridNet``'s smoother CNNs random last layers (zero at initialization), so that
+    they act and a test sees them."""
+    import torch
+
+    with torch.no_grad():
+        for smoother in (net.pre, net.post):
+            smoother.net[-1].weight.normal_(0.0, 0.1)
+
+
 def wait_until(process: subprocess.Popen, ready: Callable[[], bool], timeout: float) -> bool:
     """Poll ``ready()`` until it holds, ``process`` exits or ``timeout`` seconds pass; returns ``ready()``."""
     deadline = time.monotonic() + timeout

@@ -20,7 +20,7 @@ from sciml.components.models.mgno_net import MgNO
 from sciml.components.solvers import geometry, krylov
 from sciml.components.solvers.dcdm_iteration import dcdm_solve, network_direction
 from sciml.components.solvers.stencil import StencilOperator
-from sciml_testing import TINY_SPEC, sciml
+from sciml_testing import TINY_SPEC, randomize_smoothers, sciml
 
 pytestmark = [
     pytest.mark.gpu,
@@ -78,9 +78,7 @@ def test_network_forward_and_gradients_on_gpu_match_cpu(make, shape):
 def _acting_multigrid_net() -> DCDMMultigridNet:
     """A multigrid net whose smoother CNNs act (their last layers, zero at initialization, made random)."""
     net = DCDMMultigridNet(3, channels=4, coarsest=2)
-    with torch.no_grad():
-        for smoother in (net.pre, net.post):
-            smoother.net[-1].weight.normal_(0.0, 0.1)
+    randomize_smoothers(net)
     return net
 
 

@@ -20,6 +20,7 @@ from sciml.pipelines.datasets import read_arrays, read_shared
 from sciml.pipelines.errors import SpecError
 from sciml.pipelines.spec import load_spec
 from sciml.pipelines.stages import run
+from sciml_testing import randomize_smoothers
 
 SPEC = Path(__file__).resolve().parents[2] / "specs" / "dcdm-poisson2d.yaml"
 
@@ -97,13 +98,6 @@ def test_untrained_network_is_the_damped_jacobi_v_cycle():
     assert float(out.reshape(8, 8)[~torch.as_tensor(mask)].abs().max()) == 0.0  # nothing on solid cells
 
 
-def _randomize_last_layers(net: DCDMMultigridNet) -> None:
-    """Give the smoothers' last layers (zero at initialization) random weights, so that the CNNs act."""
-    with torch.no_grad():
-        for smoother in (net.pre, net.post):
-            smoother.net[-1].weight.normal_(0.0, 0.1)
-
-
 def test_network_is_positively_homogeneous_and_trains_every_parameter():
     torch.manual_seed(0)
     net = DCDMMultigridNet(3, channels=4, coarsest=2)
@@ -111,7 +105,7 @@ def test_network_is_positively_homogeneous_and_trains_every_parameter():
     r = torch.randn(2, 1, 9, 9, 9) * op.mask
     linear = net(r, op)  # untrained: a linear cycle
     torch.testing.assert_close(net(-r, op), -linear)
-    _randomize_last_layers(net)
+    randomize_smoothers(net)
     assert (net(-r, op) + net(r, op)).abs().max() > 1e-3 * linear.abs().max()  # the ReLU CNNs are not odd
     torch.testing.assert_close(net(3.5 * r, op), 3.5 * net(r, op))  # no biases: homogeneous for a > 0
     # the smoothers' last layers start at zero (so only they get a gradient at first); after one step all do
@@ -132,7 +126,7 @@ def test_low_precision_runs_the_levels_in_float32():
     # float32 (bfloat16 pooling does not exist on the CPU), so the output is the float32 one up to rounding
     torch.manual_seed(0)
     net = DCDMMultigridNet(3, channels=4, coarsest=2)
-    _randomize_last_layers(net)
+    randomize_smoothers(net)
     op = StencilOperator(geometry.benchmark_ball(12))
     r = torch.randn(1, 1, 12, 12, 12) * op.mask
     with torch.no_grad():
