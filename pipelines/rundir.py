@@ -23,6 +23,7 @@ import platform
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from importlib.metadata import PackageNotFoundError, version
 from collections.abc import Iterator
@@ -75,8 +76,10 @@ def _check_creatable(path: Path, what: str) -> None:
     ancestor = next(p for p in (path.absolute(), *path.absolute().parents) if p.exists())
     if not ancestor.is_dir():
         raise SpecError(f"{what}: cannot be made, {ancestor} is a file")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise SpecError(f"{what}: cannot be made, {ancestor} is not writable")
+    try:  # permission bits do not tell (root, read-only mounts, /proc): make and remove a probe
+        os.rmdir(tempfile.mkdtemp(prefix=".sciml-probe-", dir=ancestor))
+    except OSError:
+        raise SpecError(f"{what}: cannot be made, {ancestor} is not writable") from None
 
 
 def create(path: Path, spec: SpecBase, spec_text: str, overrides: list[str], renumber: bool = False) -> Path:

@@ -165,6 +165,15 @@ def test_existing_run_dir_is_never_overwritten(tiny_spec: Path, tmp_path: Path) 
     assert not (tmp_path / "cache").exists(), "nothing generated before the input was checked"
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_a_run_directory_where_nothing_can_be_made_is_refused_even_for_root(tiny_spec: Path, tmp_path: Path) -> None:
+    # /proc refuses new directories whatever the permission bits say (root passes os.access there)
+    result = sciml("run", tiny_spec, "--run-dir", "/proc/sciml-run")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == "error: --run-dir /proc/sciml-run: cannot be made, /proc is not writable", result.stderr
+    assert not (tmp_path / "cache").exists(), "nothing generated before the input was checked"
+
+
 def test_booleans_are_refused_inside_lists_tuples_and_mappings_unless_the_items_take_them() -> None:
     from pydantic import ValidationError
 

@@ -79,3 +79,20 @@ def test_task_module_loss_and_gradients(tiny_dataset):
     assert bias < 1e-4 * min(grads.values())
     q = module(batch["b"])
     assert torch.all(q[:, :, ~module.mask] == 0)  # directions live on the fluid cells
+
+
+def test_task_module_refuses_a_model_whose_role_and_network_disagree(tiny_dataset):
+    from sciml.components.models.dcdm_multigrid import DCDMMultigridConfig
+
+    class FieldNetCalledPreconditioner(DCDMConfig):
+        role = "preconditioner"
+
+    class OperatorNetCalledField(DCDMMultigridConfig):
+        role = "field"
+
+    data, files = tiny_dataset
+    for config in (FieldNetCalledPreconditioner(channels=4), OperatorNetCalledField(channels=4)):
+        with pytest.raises(TypeError, match="go together"):
+            DCDMModule(data, config, TrainConfig(batch_size=4), files)
+    for config in (DCDMConfig(channels=4), DCDMMultigridConfig(channels=4)):
+        DCDMModule(data, config, TrainConfig(batch_size=4), files)
