@@ -11,7 +11,8 @@ Three parts, each written to benchmarks/results/operators.json and printed as a 
    settings of neuraloperator's FNO example (n_modes (8, 8), i.e. our m = 4, hidden 32, AdamW lr 8e-3, weight decay
    1e-4, cosine schedule, batch 32, relative H1 training loss; ``--fno-lr``, ``--width``, ``--modes``, ``--batch``,
    ``--loss``, ``--schedule`` change them for every model, ``--mgno-smoothing`` and ``--mgno-post-smoothing``
-   MgNO's V-cycle; ``--transpose`` trains on each pair or its transpose, an exact symmetry of this set).
+   MgNO's V-cycle; ``--transpose`` trains on each pair or its transpose, an exact symmetry of this set;
+   ``--hard-dirichlet`` multiplies every model's output by ``sin(pi x) sin(pi y)``, u = 0 on the boundary).
    ``--seeds`` trains each model once per seed and reports the means (single runs differ by up to 15%).
    Our FNOs see the data's grid coordinates ``i / n`` (``--fno-grid cell``, as neuraloperator's
    embedding), and ``mgno_sciml_rescaled`` is MgNO with discretization-agnostic
@@ -56,6 +57,7 @@ import torch  # noqa: E402
 
 from sciml.components.data.darcy import DarcyData  # noqa: E402
 from sciml.components.evaluation.field_errors import relative_h1  # noqa: E402
+from sciml.components.grids import dirichlet_envelope  # noqa: E402
 from sciml.components.models.fno_net import FNO  # noqa: E402
 from sciml.components.models.mgno_net import MgNO  # noqa: E402
 from sciml.components.solvers.darcy import darcy_coefficient, solve_darcy, stencil_band  # noqa: E402
@@ -161,21 +163,26 @@ def bench_generation(n: int, count: int, repeats: int) -> dict:
 
 # ---------------------------------------------------------------- 2./3. training
 class Normalized(torch.nn.Module):
-    """``net`` between input and output normalization with training-set statistics (scalars)."""
+    """``net`` between input and output normalization with training-set statistics (scalars); with a
+    ``dirichlet_layout``, the output times the envelope that vanishes on the boundary (the operator task's
+    ``hard_dirichlet``)."""
 
-    def __init__(self, net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor):
+    def __init__(self, net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, dirichlet_layout: str | None = None):
         super().__init__()
-        self.net = net
+        self.net, self.dirichlet_layout = net, dirichlet_layout
         self.register_buffer("stats", torch.tensor([x.mean(), x.std(), y.mean(), y.std()]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         xm, xs, ym, ys = self.stats
-        return self.net((x - xm) / xs) * ys + ym
+        y = self.net((x - xm) / xs) * ys + ym
+        if self.dirichlet_layout is not None:
+            y = y * dirichlet_envelope(y.shape[2:], self.dirichlet_layout, y.device, y.dtype)
+        return y
 
 
 def build_models(
     modes: int, width: int, x: torch.Tensor, y: torch.Tensor, padding: float = 0.0, smoothing: tuple[int, ...] = (1, 1, 1, 2),
-    seed: int = 0, cell_grid: bool = False, post_smoothing: tuple[int, ...] | None = None,
+    seed: int = 0, cell_grid: bool = False, post_smoothing: tuple[int, ...] | None = None, dirichlet_layout: str | None = None,
 ) -> dict[str, torch.nn.Module]:
     """Our FNO and neuraloperator's on the same Fourier modes, width, layers (4) and projection (2 x width), and MgNO.
 
@@ -186,7 +193,8 @@ def build_models(
     Every model is initialized from ``torch.manual_seed(seed)``. With ``cell_grid`` our FNOs embed the
     coordinates ``i / n`` (``grid="cell"``, as the data set's points lie) instead of ``i / (n - 1)``.
     ``smoothing`` / ``post_smoothing``: MgNO's smoothing steps per level before restriction / after
-    prolongation (``None``: none after).
+    prolongation (``None``: none after). ``dirichlet_layout``: every model's output times the boundary envelope
+    on grid points of that layout (see :class:`Normalized`).
     """
 
     def fno(**kw) -> torch.nn.Module:
@@ -209,7 +217,7 @@ def build_models(
             post_smoothing=list(post_smoothing or [0] * len(smoothing)),
             reference_resolution=reference,
         )
-    return {name: Normalized(net, x, y) for name, net in models.items()}
+    return {name: Normalized(net, x, y, dirichlet_layout) for name, net in models.items()}
 
 
 LOSSES = {"h1": relative_h1, "l2": relative_l2}
@@ -317,7 +325,7 @@ def compare(
     train_set, tests: dict[str, tuple], modes: int, width: int, epochs: int, lr: dict, batch: int, steps: int, repeats: int,
     only: list[str] | None = None, padding: float = 0.0, smoothing: tuple[int, ...] = (1, 1, 1, 2), seeds: tuple[int, ...] = (0,),
     cell_grid: bool = False, loss: str = "h1", schedule: str = "cosine", post_smoothing: tuple[int, ...] | None = None,
-    transpose: bool = False,
+    transpose: bool = False, dirichlet_layout: str | None = None,
 ) -> dict:
     """Train and test every model (or those named in ``only``) on the same tensors; ratios ours / neuralop.
 
@@ -327,7 +335,7 @@ def compare(
     x, y = train_set
 
     def chosen(seed: int) -> dict[str, torch.nn.Module]:
-        models = build_models(modes, width, x, y, padding, smoothing, seed, cell_grid, post_smoothing)
+        models = build_models(modes, width, x, y, padding, smoothing, seed, cell_grid, post_smoothing, dirichlet_layout)
         return {k: v for k, v in models.items() if not only or k in only}
 
     rates = throughput(chosen(0), x[:batch], y[:batch], steps, repeats)
@@ -349,7 +357,7 @@ def compare(
         "epochs": epochs, "modes": modes, "width": width, "mgno_pre_smoothing": list(smoothing),
         "mgno_post_smoothing": list(post_smoothing or [0] * len(smoothing)),
         "batch": batch, "lr": lr, "seeds": list(seeds), "fno_cell_grid": cell_grid, "loss": loss, "schedule": schedule,
-        "transpose_augmentation": transpose, "train_samples": len(x), "models": rows,
+        "transpose_augmentation": transpose, "hard_dirichlet": dirichlet_layout, "train_samples": len(x), "models": rows,
     }
     if "fno_neuralop" in rows and "fno_sciml" in rows:
         ours, theirs = rows["fno_sciml"], rows["fno_neuralop"]
@@ -373,6 +381,7 @@ def neuralop_darcy(args) -> dict:
         load("darcy_train_16.pt"), tests, args.modes, args.width, args.epochs, {"fno": args.fno_lr, "mgno": args.mgno_lr}, args.batch,
         args.steps, args.repeats, args.models, args.padding, tuple(args.mgno_smoothing), tuple(args.seeds), args.fno_grid == "cell",
         args.loss, args.schedule, args.mgno_post_smoothing and tuple(args.mgno_post_smoothing), args.transpose,
+        "cell" if args.hard_dirichlet else None,  # the set's points lie at i / n, u = 0 at x = 0 and x = 1
     )
 
 
@@ -390,6 +399,7 @@ def generated_darcy(args) -> dict:
     out = compare(
         train_set, {str(args.resolution): test_set}, 12, 32, args.darcy_epochs, {"fno": 3e-3, "mgno": args.mgno_lr}, 20, args.steps,
         args.repeats, args.models, args.padding, tuple(args.mgno_smoothing),
+        dirichlet_layout=data.dirichlet_arrays()["y"] if args.hard_dirichlet else None,
     )
     out["test_samples"] = args.test
     return out
@@ -415,6 +425,11 @@ def main() -> None:
     parser.add_argument(
         "--transpose", action="store_true",
         help="train on neuraloperator's Darcy set with each pair transposed with probability 1/2 (an exact symmetry of the data)",
+    )
+    parser.add_argument(
+        "--hard-dirichlet", action="store_true",
+        help="every model's output times sin(pi x) sin(pi y) on the data's grid: u = 0 on the boundary by construction "
+        "(the operator task's hard_dirichlet)",
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (init, batch order); errors are means over them")
     parser.add_argument(

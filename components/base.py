@@ -176,6 +176,12 @@ class DataConfig(Component):
         rollout feeds back as its next input), where the spec fixes them; ``None``: not known."""
         return None
 
+    def dirichlet_arrays(self) -> dict[str, str]:
+        """Arrays that vanish on the boundary of the unit box (homogeneous Dirichlet data), each with the layout
+        of its grid points (``vertex``, ``cell`` or ``interior``, see :mod:`sciml.components.grids`); empty:
+        none, or not known."""
+        return {}
+
     def series_dim(self) -> int | None:
         """State dimension of the trajectories (``trajectories`` data, their last axis) where the spec
         fixes it; ``None``: not known until the files are read."""

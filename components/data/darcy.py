@@ -50,6 +50,9 @@ class DarcyData(PDEFamilyData):
     def snapshot_arrays(self) -> tuple[str, ...]:
         return ()  # x and y are different fields
 
+    def dirichlet_arrays(self) -> dict[str, str]:
+        return {"y": "vertex"}
+
     def describe_arrays(self) -> dict[str, str]:
         return {
             "x": f"coefficient a ({self.high} / {self.low}), (sample, 1, n, n) on the vertex grid i/(n-1), n = {self.resolution}",

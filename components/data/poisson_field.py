@@ -50,6 +50,9 @@ class PoissonFieldData(DataConfig):
     def snapshot_arrays(self) -> tuple[str, ...]:
         return ()  # x and y are different fields
 
+    def dirichlet_arrays(self) -> dict[str, str]:
+        return {"y": "interior"}
+
     def describe_arrays(self) -> dict[str, str]:
         grid = ", ".join(["n"] * self.dim)
         return {

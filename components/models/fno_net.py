@@ -15,7 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sciml.components.grids import axis_points
+
 GridKind = Literal["vertex", "cell"]
+"""The layouts (:mod:`sciml.components.grids`) the FNO's coordinate embedding offers."""
 
 
 class SpectralConv(nn.Module):
@@ -110,14 +113,8 @@ class FNO(nn.Module):
 def grid_coordinates(x: torch.Tensor, grid: GridKind = "vertex") -> torch.Tensor:
     """Coordinates in [0, 1] of the grid of ``x`` (batch, c, *s), as (batch, len(s), *s) on x's device.
 
-    ``vertex``: point ``i`` of ``n`` at ``i / (n - 1)`` (grids that include both boundaries);
-    ``cell``: at ``i / n`` (periodic grids, and neuraloperator's data sets), so that a grid of ``2n``
-    points holds the ``n``-point grid at its even points.
+    ``grid`` is the points' layout (:mod:`sciml.components.grids`): ``vertex`` ``i / (n - 1)``, ``cell`` ``i / n``.
     """
-    sizes = x.shape[2:]
-    if grid == "vertex":
-        axes = [torch.linspace(0, 1, n, device=x.device, dtype=x.dtype) for n in sizes]
-    else:
-        axes = [torch.arange(n, device=x.device, dtype=x.dtype) / n for n in sizes]
+    axes = [axis_points(n, grid, x.device, x.dtype) for n in x.shape[2:]]
     mesh = torch.stack(torch.meshgrid(*axes, indexing="ij"))
     return mesh.expand(x.shape[0], *mesh.shape)

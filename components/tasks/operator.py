@@ -22,6 +22,11 @@ class OperatorTaskConfig(TaskConfig):
     taken on the whole rollout (as in the FNO paper's Navier-Stokes experiments). Snapshots share one
     normalization (a scalar mean and standard deviation over all of ``x``) since they are the same field.
     ``transpose: true`` is data augmentation by the axis swap (checked: the fields must be square 2D grids).
+    ``hard_dirichlet: true`` multiplies the de-normalized prediction by ``prod_d sin(pi x_d)`` on the data's grid
+    (:func:`~sciml.components.grids.dirichlet_envelope`), for outputs that vanish on the unit box's boundary
+    (``darcy``, ``helmholtz``, ``poisson_field``). The boundary condition then holds by construction at every
+    resolution, and the network never learns the boundary layer in units of its training grid, which is what
+    makes a model trained on one grid err at the near-boundary points of a finer one.
     """
 
     kind: Literal["operator"] = "operator"
@@ -35,6 +40,12 @@ class OperatorTaskConfig(TaskConfig):
         description="train on each pair or, with probability 1/2, on its transpose (2D square grids): an exact "
         "symmetry where the PDE, domain, grid and data distribution are unchanged by swapping the axes "
         "(Darcy flow with an isotropic coefficient); steps and samples per epoch are unchanged",
+    )
+    hard_dirichlet: bool = Field(
+        False,
+        description="predict sin(pi x) sin(pi y) ... times the network's output, so that the prediction vanishes on the "
+        "boundary of the unit box at every resolution (data whose output array has zero Dirichlet data: darcy, "
+        "helmholtz, poisson_field)",
     )
 
     model_roles = ("field",)
@@ -53,6 +64,15 @@ class OperatorTaskConfig(TaskConfig):
                 f"{self.output_key!r} must be snapshots of one field (time as the channel axis); data kind "
                 f"{spec.data.kind!r} has such arrays: {', '.join(map(repr, snapshots)) or 'none'}"
             )
+        if self.hard_dirichlet:
+            if self.rollout:
+                raise ValueError("hard_dirichlet: not with rollout (its outputs are fed back as inputs)")
+            declared = spec.data.dirichlet_arrays()
+            if self.output_key not in declared:
+                raise ValueError(
+                    f"hard_dirichlet: needs an output that vanishes on the boundary of the unit box; data kind "
+                    f"{spec.data.kind!r} declares such arrays: {', '.join(map(repr, declared)) or 'none'}"
+                )
         dims = spec.data.grid_dims()
         if self.transpose and dims not in (None, 2):
             raise ValueError(f"transpose: needs fields on square 2D grids; data kind {spec.data.kind!r} makes {dims}D fields")
@@ -60,4 +80,5 @@ class OperatorTaskConfig(TaskConfig):
     def build(self, spec, dataset):
         from sciml.components.tasks.operator_module import OperatorModule
 
-        return OperatorModule(self, spec.model, spec.train, dataset)
+        layout = spec.data.dirichlet_arrays()[self.output_key] if self.hard_dirichlet else None
+        return OperatorModule(self, spec.model, spec.train, dataset, dirichlet_layout=layout)

@@ -3,7 +3,9 @@
 Inputs and outputs are normalized per channel with statistics of the training split (kept as
 buffers, so a checkpoint carries them); the loss is computed on de-normalized predictions, in the
 units of the data. With ``rollout`` the network is a one-step map applied autoregressively (see
-:class:`~sciml.components.tasks.operator.OperatorTaskConfig`), normalized by scalar statistics.
+:class:`~sciml.components.tasks.operator.OperatorTaskConfig`), normalized by scalar statistics. With a
+``dirichlet_layout`` the de-normalized prediction is multiplied by the envelope that vanishes on the
+boundary (``hard_dirichlet``); the statistics stay those of the output itself.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import torch
 
 from sciml.components.base import DatasetFiles, ModelConfig
 from sciml.components.evaluation.field_errors import relative_h1
+from sciml.components.grids import PointLayout, dirichlet_envelope
 from sciml.components.tasks.module import TaskModule, relative_l2
 from sciml.components.tasks.samples import H5Samples
 from sciml.pipelines.errors import SpecError
@@ -25,9 +28,11 @@ class OperatorModule(TaskModule):
 
     monitor = "val/rel_l2"
 
-    def __init__(self, config, model: ModelConfig, train: TrainConfig, dataset: DatasetFiles):
+    def __init__(
+        self, config, model: ModelConfig, train: TrainConfig, dataset: DatasetFiles, dirichlet_layout: PointLayout | None = None
+    ):
         super().__init__(train)
-        self.config, self.files = config, dataset
+        self.config, self.files, self.dirichlet_layout = config, dataset, dirichlet_layout
         path = dataset.path("train")
         x_shape, y_shape = _shape(path, config.input_key, "task.input_key"), _shape(path, config.output_key, "task.output_key")
         ndim = len(x_shape) - 2
@@ -52,7 +57,10 @@ class OperatorModule(TaskModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.config.rollout:
-            return self.net((x - self.x_mean) / self.x_std) * self.y_std + self.y_mean
+            y = self.net((x - self.x_mean) / self.x_std) * self.y_std + self.y_mean
+            if self.dirichlet_layout is not None:
+                y = y * dirichlet_envelope(y.shape[2:], self.dirichlet_layout, y.device, y.dtype)
+            return y
         window, steps = (x - self.x_mean) / self.x_std, []
         for _ in range(self.steps):
             step = self.net(window)
