@@ -12,7 +12,8 @@ Three parts, each written to benchmarks/results/operators.json and printed as a 
    1e-4, cosine schedule, batch 32, relative H1 training loss; ``--fno-lr``, ``--width``, ``--modes``, ``--batch``,
    ``--loss``, ``--schedule`` change them for every model, ``--mgno-smoothing`` and ``--mgno-post-smoothing``
    MgNO's V-cycle; ``--transpose`` trains on each pair or its transpose, an exact symmetry of this set;
-   ``--hard-dirichlet`` multiplies every model's output by ``sin(pi x) sin(pi y)``, u = 0 on the boundary).
+   ``--hard-dirichlet`` multiplies every model's output by ``sin(pi x) sin(pi y)``, u = 0 on the boundary;
+   ``--fno-neuralop-blocks`` gives our FNOs neuraloperator's lifting MLP and channel MLPs).
    ``--seeds`` trains each model once per seed and reports the means (single runs differ by up to 15%).
    Our FNOs see the data's grid coordinates ``i / n`` (``--fno-grid cell``, as neuraloperator's
    embedding), and ``mgno_sciml_rescaled`` is MgNO with discretization-agnostic
@@ -183,6 +184,7 @@ class Normalized(torch.nn.Module):
 def build_models(
     modes: int, width: int, x: torch.Tensor, y: torch.Tensor, padding: float = 0.0, smoothing: tuple[int, ...] = (1, 1, 1, 2),
     seed: int = 0, cell_grid: bool = False, post_smoothing: tuple[int, ...] | None = None, dirichlet_layout: str | None = None,
+    neuralop_blocks: bool = False,
 ) -> dict[str, torch.nn.Module]:
     """Our FNO and neuraloperator's on the same Fourier modes, width, layers (4) and projection (2 x width), and MgNO.
 
@@ -194,13 +196,15 @@ def build_models(
     coordinates ``i / n`` (``grid="cell"``, as the data set's points lie) instead of ``i / (n - 1)``.
     ``smoothing`` / ``post_smoothing``: MgNO's smoothing steps per level before restriction / after
     prolongation (``None``: none after). ``dirichlet_layout``: every model's output times the boundary envelope
-    on grid points of that layout (see :class:`Normalized`).
+    on grid points of that layout (see :class:`Normalized`). ``neuralop_blocks``: our FNOs get neuraloperator's
+    two-layer lifting (``2 width`` hidden) and channel MLPs (``FNO(lifting_width=..., channel_mlp=True)``).
     """
 
     def fno(**kw) -> torch.nn.Module:
         torch.manual_seed(seed)
         grid = "cell" if cell_grid else "vertex"
-        return FNO(1, 1, [modes, modes + 1], width=width, layers=4, projection_width=2 * width, grid=grid, **kw)
+        blocks = {"lifting_width": 2 * width, "channel_mlp": True} if neuralop_blocks else {}
+        return FNO(1, 1, [modes, modes + 1], width=width, layers=4, projection_width=2 * width, grid=grid, **blocks, **kw)
 
     models = {"fno_sciml": fno()}
     if NeuralopFNO is not None:
@@ -325,7 +329,7 @@ def compare(
     train_set, tests: dict[str, tuple], modes: int, width: int, epochs: int, lr: dict, batch: int, steps: int, repeats: int,
     only: list[str] | None = None, padding: float = 0.0, smoothing: tuple[int, ...] = (1, 1, 1, 2), seeds: tuple[int, ...] = (0,),
     cell_grid: bool = False, loss: str = "h1", schedule: str = "cosine", post_smoothing: tuple[int, ...] | None = None,
-    transpose: bool = False, dirichlet_layout: str | None = None,
+    transpose: bool = False, dirichlet_layout: str | None = None, neuralop_blocks: bool = False,
 ) -> dict:
     """Train and test every model (or those named in ``only``) on the same tensors; ratios ours / neuralop.
 
@@ -335,7 +339,7 @@ def compare(
     x, y = train_set
 
     def chosen(seed: int) -> dict[str, torch.nn.Module]:
-        models = build_models(modes, width, x, y, padding, smoothing, seed, cell_grid, post_smoothing, dirichlet_layout)
+        models = build_models(modes, width, x, y, padding, smoothing, seed, cell_grid, post_smoothing, dirichlet_layout, neuralop_blocks)
         return {k: v for k, v in models.items() if not only or k in only}
 
     rates = throughput(chosen(0), x[:batch], y[:batch], steps, repeats)
@@ -357,7 +361,7 @@ def compare(
         "epochs": epochs, "modes": modes, "width": width, "mgno_pre_smoothing": list(smoothing),
         "mgno_post_smoothing": list(post_smoothing or [0] * len(smoothing)),
         "batch": batch, "lr": lr, "seeds": list(seeds), "fno_cell_grid": cell_grid, "loss": loss, "schedule": schedule,
-        "transpose_augmentation": transpose, "hard_dirichlet": dirichlet_layout, "train_samples": len(x), "models": rows,
+        "transpose_augmentation": transpose, "hard_dirichlet": dirichlet_layout, "fno_neuralop_blocks": neuralop_blocks, "train_samples": len(x), "models": rows,
     }
     if "fno_neuralop" in rows and "fno_sciml" in rows:
         ours, theirs = rows["fno_sciml"], rows["fno_neuralop"]
@@ -382,6 +386,7 @@ def neuralop_darcy(args) -> dict:
         args.steps, args.repeats, args.models, args.padding, tuple(args.mgno_smoothing), tuple(args.seeds), args.fno_grid == "cell",
         args.loss, args.schedule, args.mgno_post_smoothing and tuple(args.mgno_post_smoothing), args.transpose,
         "cell" if args.hard_dirichlet else None,  # the set's points lie at i / n, u = 0 at x = 0 and x = 1
+        args.fno_neuralop_blocks,
     )
 
 
@@ -399,7 +404,7 @@ def generated_darcy(args) -> dict:
     out = compare(
         train_set, {str(args.resolution): test_set}, 12, 32, args.darcy_epochs, {"fno": 3e-3, "mgno": args.mgno_lr}, 20, args.steps,
         args.repeats, args.models, args.padding, tuple(args.mgno_smoothing),
-        dirichlet_layout=data.dirichlet_arrays()["y"] if args.hard_dirichlet else None,
+        dirichlet_layout=data.dirichlet_arrays()["y"] if args.hard_dirichlet else None, neuralop_blocks=args.fno_neuralop_blocks,
     )
     out["test_samples"] = args.test
     return out
@@ -430,6 +435,10 @@ def main() -> None:
         "--hard-dirichlet", action="store_true",
         help="every model's output times sin(pi x) sin(pi y) on the data's grid: u = 0 on the boundary by construction "
         "(the operator task's hard_dirichlet)",
+    )
+    parser.add_argument(
+        "--fno-neuralop-blocks", action="store_true",
+        help="our FNOs with neuraloperator's two-layer lifting and channel MLPs (model options lifting_width, channel_mlp)",
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (init, batch order); errors are means over them")
     parser.add_argument(

@@ -9,9 +9,14 @@ from sciml.components.models.fno import FNOConfig
 from sciml.components.models.fno_net import FNO, SpectralConv
 
 
+NEURALOP_BLOCKS = {"lifting_width": 12, "channel_mlp": True}
+
+
+@pytest.mark.parametrize("blocks", [{}, NEURALOP_BLOCKS])
 @pytest.mark.parametrize(("ndim", "size"), [(1, 32), (2, 16), (3, 8)])
-def test_shapes_across_dimensions_and_resolutions(ndim: int, size: int) -> None:
-    net = FNOConfig(width=6, modes=3, layers=2, projection_width=8, padding=0.25).build(in_channels=2, out_channels=3, ndim=ndim)
+def test_shapes_across_dimensions_and_resolutions(ndim: int, size: int, blocks: dict) -> None:
+    config = FNOConfig(width=6, modes=3, layers=2, projection_width=8, padding=0.25, **blocks)
+    net = config.build(in_channels=2, out_channels=3, ndim=ndim)
     for n in (size, 2 * size, size // 2):
         x = torch.randn(2, 2, *([n] * ndim))
         assert net(x).shape == (2, 3, *([n] * ndim))
@@ -34,8 +39,9 @@ def test_spectral_conv_is_low_pass() -> None:
     assert conv(low.view(1, 1, -1)).abs().max() > 1e-3
 
 
-def test_every_parameter_gets_a_gradient() -> None:
-    net = FNO(1, 1, [4, 4], width=6, layers=2, projection_width=8, padding=0.1)
+@pytest.mark.parametrize("blocks", [{}, NEURALOP_BLOCKS])
+def test_every_parameter_gets_a_gradient(blocks: dict) -> None:
+    net = FNO(1, 1, [4, 4], width=6, layers=2, projection_width=8, padding=0.1, **blocks)
     net(torch.randn(3, 1, 12, 12)).pow(2).mean().backward()
     for name, parameter in net.named_parameters():
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
@@ -69,13 +75,14 @@ def test_float64_stays_float64() -> None:
     assert (conv(a + b) - conv(a) - conv(b)).abs().max() < 1e-13 * conv(a).abs().max()
 
 
-def test_overfits_a_tiny_linear_operator() -> None:
+@pytest.mark.parametrize("blocks", [{}, NEURALOP_BLOCKS])
+def test_overfits_a_tiny_linear_operator(blocks: dict) -> None:
     # Learn u = smoothing of f on 4 samples: the training error must drop by two orders of magnitude.
     torch.manual_seed(0)
     f = torch.randn(4, 1, 16)
     kernel = torch.tensor([0.25, 0.5, 0.25]).view(1, 1, 3)
     u = torch.nn.functional.conv1d(torch.nn.functional.pad(f, (1, 1), mode="circular"), kernel)
-    net = FNO(1, 1, [8], width=16, layers=2, projection_width=32, positional_embedding=False)
+    net = FNO(1, 1, [8], width=16, layers=2, projection_width=32, positional_embedding=False, **blocks)
     optimizer = torch.optim.Adam(net.parameters(), lr=5e-3)
     first = None
     for _ in range(400):
@@ -114,3 +121,35 @@ def test_grid_option_changes_only_the_embedding() -> None:
     plain = FNO(2, 1, [3], width=6, layers=2, projection_width=8, positional_embedding=False)
     coords = (torch.arange(16.0) / 16).expand(2, 1, 16)
     torch.testing.assert_close(plain(torch.cat([x, coords], dim=1)), cell(x))
+
+
+def test_neuralop_blocks_compose_as_documented() -> None:
+    # lift by an MLP; block i: g = gate * h, h = gelu(spectral(h) + skip(h)), h = mlp(h) + g, gelu except after the last
+    torch.manual_seed(0)
+    net = FNO(1, 2, [3, 3], width=4, layers=2, projection_width=5, grid="cell", lifting_width=7, channel_mlp=True)
+    for mlp in net.mlps:
+        mlp.gate.data.uniform_(0.5, 1.5)  # not the initial ones, so a gate applied to the wrong tensor shows
+    x = torch.randn(2, 1, 8, 8)
+    from sciml.components.models.fno_net import grid_coordinates
+
+    h = torch.cat([x, grid_coordinates(x, "cell")], dim=1)
+    h = net.lift[2](torch.nn.functional.gelu(net.lift[0](h)))
+    for i in range(2):
+        gated = h * net.mlps[i].gate
+        h = net.spectral[i](h) + net.skips[i](h)
+        h = torch.nn.functional.gelu(h) if i == 0 else h
+        mlp = net.mlps[i].mlp
+        h = mlp[2](torch.nn.functional.gelu(mlp[0](h))) + gated
+        h = torch.nn.functional.gelu(h) if i == 0 else h
+    torch.testing.assert_close(net(x), net.project(h))
+
+
+def test_plain_blocks_keep_their_parameters_and_initialization() -> None:
+    # the options default off: the parameter names of earlier checkpoints, and the lift drawn first from the seed
+    torch.manual_seed(3)
+    plain = FNO(1, 1, [4, 4], width=6, layers=2, projection_width=8)
+    names = [name for name, _ in plain.named_parameters()]
+    assert "lift.weight" in names and not any(name.startswith("mlps") for name in names)
+    assert {"project.0.weight", "project.2.weight"} <= set(names)
+    torch.manual_seed(3)
+    torch.testing.assert_close(plain.lift.weight, torch.nn.Conv2d(3, 6, 1).weight)  # the lift is still drawn first

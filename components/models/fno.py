@@ -26,6 +26,14 @@ class FNOConfig(ModelConfig):
         description="where the embedding puts point i of n: i/(n-1) (vertex grids that include both boundaries, "
         "e.g. darcy) or i/n (periodic grids such as burgers and navier_stokes, and neuraloperator's data)",
     )
+    lifting_width: int = Field(
+        0, ge=0, description="hidden channels of a two-layer lifting MLP (neuraloperator: 2 x width); 0: one linear map"
+    )
+    channel_mlp: bool = Field(
+        False,
+        description="after each spectral block a pointwise MLP (width -> width/2 -> width) with a per-channel gated "
+        "skip, neuraloperator 2.0's default block",
+    )
 
     role = "field"
 
@@ -49,4 +57,6 @@ class FNOConfig(ModelConfig):
             padding=self.padding,
             positional_embedding=self.positional_embedding,
             grid=self.grid,
+            lifting_width=self.lifting_width,
+            channel_mlp=self.channel_mlp,
         )

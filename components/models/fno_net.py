@@ -64,8 +64,35 @@ def _pointwise(ndim: int, in_channels: int, out_channels: int) -> nn.Module:
     return (nn.Conv1d, nn.Conv2d, nn.Conv3d)[ndim - 1](in_channels, out_channels, kernel_size=1)
 
 
+def _mlp(ndim: int, in_channels: int, hidden: int, out_channels: int) -> nn.Module:
+    """Two pointwise layers with a GELU between them."""
+    return nn.Sequential(_pointwise(ndim, in_channels, hidden), nn.GELU(), _pointwise(ndim, hidden, out_channels))
+
+
+class ChannelMLP(nn.Module):
+    """The pointwise MLP that follows a spectral convolution in neuraloperator's blocks: ``width -> width / 2
+    -> width`` (``forward``), and its skip, the block's input scaled per channel (``gated``, weights from 1)."""
+
+    def __init__(self, ndim: int, width: int):
+        super().__init__()
+        self.mlp = _mlp(ndim, width, max(width // 2, 1), width)
+        self.gate = nn.Parameter(torch.ones(1, width, *(1,) * ndim))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.mlp(h)
+
+    def gated(self, h: torch.Tensor) -> torch.Tensor:
+        return h * self.gate
+
+
 class FNO(nn.Module):
-    """Fourier neural operator: (batch, in_channels, *s) -> (batch, out_channels, *s), ``len(s) == len(modes)``."""
+    """Fourier neural operator: (batch, in_channels, *s) -> (batch, out_channels, *s), ``len(s) == len(modes)``.
+
+    A block is ``gelu(spectral(h) + skip(h))``. With ``channel_mlp`` it is followed, as in neuraloperator 2.0's
+    default block, by a pointwise MLP whose skip is the block's input gated per channel; ``lifting_width > 0``
+    lifts by a two-layer MLP with that many hidden channels instead of one linear map. No activation follows
+    the last block.
+    """
 
     def __init__(
         self,
@@ -78,6 +105,8 @@ class FNO(nn.Module):
         padding: float = 0.0,
         positional_embedding: bool = True,
         grid: GridKind = "vertex",
+        lifting_width: int = 0,
+        channel_mlp: bool = False,
     ):
         super().__init__()
         ndim = len(modes)
@@ -85,12 +114,11 @@ class FNO(nn.Module):
             raise ValueError(f"FNO supports 1 to 3 spatial dimensions, got modes={modes}")
         self.ndim, self.padding, self.positional_embedding, self.grid = ndim, padding, positional_embedding, grid
         lifted = in_channels + (ndim if positional_embedding else 0)
-        self.lift = _pointwise(ndim, lifted, width)
+        self.lift = _mlp(ndim, lifted, lifting_width, width) if lifting_width else _pointwise(ndim, lifted, width)
         self.spectral = nn.ModuleList(SpectralConv(width, width, modes) for _ in range(layers))
         self.skips = nn.ModuleList(_pointwise(ndim, width, width) for _ in range(layers))
-        self.project = nn.Sequential(
-            _pointwise(ndim, width, projection_width), nn.GELU(), _pointwise(ndim, projection_width, out_channels)
-        )
+        self.mlps = nn.ModuleList(ChannelMLP(ndim, width) for _ in range(layers)) if channel_mlp else None
+        self.project = _mlp(ndim, width, projection_width, out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         sizes = x.shape[-self.ndim :]
@@ -101,9 +129,15 @@ class FNO(nn.Module):
         if any(pads):
             # F.pad takes (last_lo, last_hi, second_last_lo, ...): pad the far end of each dimension.
             h = F.pad(h, [v for p in reversed(pads) for v in (0, p)])
+        last = len(self.spectral) - 1
         for i, (spectral, skip) in enumerate(zip(self.spectral, self.skips)):
-            h = spectral(h) + skip(h)
-            if i < len(self.spectral) - 1:
+            if self.mlps is None:
+                h = spectral(h) + skip(h)
+            else:  # the channel MLP's gated skip reads the block's input
+                gated = self.mlps[i].gated(h)
+                h = spectral(h) + skip(h)
+                h = self.mlps[i](F.gelu(h) if i < last else h) + gated
+            if i < last:
                 h = F.gelu(h)
         if any(pads):
             h = h[(..., *[slice(0, n) for n in sizes])]
