@@ -174,7 +174,7 @@ def test_worker_crash_leaves_nothing_complete(tmp_path: Path) -> None:
         error: ClassVar[type[Exception]] = RuntimeError
 
         def sample(self, split, seeds, shared):
-            if split == "train" and len(seeds) < 3:  # the last, short batch of the split
+            if split == "train" and seeds[0].spawn_key[-1] == 9:  # the last batch of the split, samples [9, 10)
                 raise Crashing.error("worker crashed")
             return super().sample(split, seeds, shared)
 
@@ -196,9 +196,9 @@ def test_a_worker_killed_while_sending_stops_generation_with_an_error(tmp_path: 
     class KilledWhileSending(Batched):
         def sample(self, split, seeds, shared):
             first = seeds[0].spawn_key[-1]  # the index of the batch's first sample
-            if os.getpid() != parent and split == "train" and first == 3:
+            if os.getpid() != parent and split == "train" and first == 0:
                 time.sleep(1.0)  # worker 0: this process waits here while worker 1 sends
-            if os.getpid() != parent and split == "train" and first == 6:
+            if os.getpid() != parent and split == "train" and first == 3:
                 threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGKILL)).start()
                 return {**super().sample(split, seeds, shared), "large": np.zeros((3, 1_000_000))}
             return super().sample(split, seeds, shared)
@@ -217,7 +217,7 @@ def test_a_worker_killed_while_sending_stops_generation_with_an_error(tmp_path: 
     thread.join(60)
     assert outcome, "generation hung after a worker died"
     assert isinstance(outcome[0], RuntimeError), outcome
-    assert "generation worker 1 died (killed? out of memory?) while making samples [6, 9)" in str(outcome[0])
+    assert "generation worker 1 died (killed? out of memory?) while making samples [3, 6)" in str(outcome[0])
     assert _datasets(tmp_path) == [], "no dataset directory, split file or temporary file"
 
 
