@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
+    from sciml.components.grids import PointLayout
     from sciml.pipelines.spec import SpecBase
 
 
@@ -176,7 +177,7 @@ class DataConfig(Component):
         rollout feeds back as its next input), where the spec fixes them; ``None``: not known."""
         return None
 
-    def dirichlet_arrays(self) -> dict[str, str]:
+    def dirichlet_arrays(self) -> dict[str, PointLayout]:
         """Arrays that vanish on the boundary of the unit box (homogeneous Dirichlet data), each with the layout
         of its grid points (``vertex``, ``cell`` or ``interior``, see :mod:`sciml.components.grids`); empty:
         none, or not known."""

@@ -45,3 +45,10 @@ def dirichlet_envelope(sizes: Sequence[int], layout: PointLayout, device=None, d
     for factor in factors[1:]:
         envelope = envelope[..., None] * factor
     return envelope
+
+
+def with_dirichlet_envelope(u: torch.Tensor, layout: PointLayout) -> torch.Tensor:
+    """``u`` (batch, channels, *s) times :func:`dirichlet_envelope` on its grid, same dtype. The envelope is
+    computed in at least float32: in bfloat16 the points near 1 round onto the boundary."""
+    dtype = torch.promote_types(u.dtype, torch.float32)
+    return u * dirichlet_envelope(u.shape[2:], layout, u.device, dtype).to(u.dtype)

@@ -72,14 +72,14 @@ def new_run_dir(spec: SpecBase, requested: str | Path | None = None) -> Path:
 
 def _check_creatable(path: Path, what: str) -> None:
     """Refuse, before any data is generated, a run directory that could not be made: its nearest existing
-    ancestor is a file or not writable."""
+    ancestor is a file, or nothing can be created in it (permissions, a read-only mount, /proc, a full disk)."""
     ancestor = next(p for p in (path.absolute(), *path.absolute().parents) if p.exists())
     if not ancestor.is_dir():
         raise SpecError(f"{what}: cannot be made, {ancestor} is a file")
     try:  # permission bits do not tell (root, read-only mounts, /proc): make and remove a probe
         os.rmdir(tempfile.mkdtemp(prefix=".sciml-probe-", dir=ancestor))
-    except OSError:
-        raise SpecError(f"{what}: cannot be made, {ancestor} is not writable") from None
+    except OSError as error:
+        raise SpecError(f"{what}: cannot be made, nothing can be created in {ancestor} ({error.strerror or error})") from None
 
 
 def create(path: Path, spec: SpecBase, spec_text: str, overrides: list[str], renumber: bool = False) -> Path:

@@ -11,12 +11,15 @@ by banded Cholesky (:mod:`sciml.components.solvers.darcy`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field
 
 from sciml.components.data.pde_family import PDEFamilyData
+
+if TYPE_CHECKING:
+    from sciml.components.grids import PointLayout
 
 
 class DarcyData(PDEFamilyData):
@@ -50,7 +53,7 @@ class DarcyData(PDEFamilyData):
     def snapshot_arrays(self) -> tuple[str, ...]:
         return ()  # x and y are different fields
 
-    def dirichlet_arrays(self) -> dict[str, str]:
+    def dirichlet_arrays(self) -> dict[str, PointLayout]:
         return {"y": "vertex"}
 
     def describe_arrays(self) -> dict[str, str]:

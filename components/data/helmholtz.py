@@ -11,12 +11,15 @@ Arrays ``x`` (``c``) and ``y`` (``u``), shape (sample, 1, n, n) on the vertex gr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
 from sciml.components.data.pde_family import PDEFamilyData
+
+if TYPE_CHECKING:
+    from sciml.components.grids import PointLayout
 
 
 class HelmholtzData(PDEFamilyData):
@@ -67,7 +70,7 @@ class HelmholtzData(PDEFamilyData):
     def snapshot_arrays(self) -> tuple[str, ...]:
         return ()  # x and y are different fields
 
-    def dirichlet_arrays(self) -> dict[str, str]:
+    def dirichlet_arrays(self) -> dict[str, PointLayout]:
         return {"y": "vertex"}
 
     def describe_arrays(self) -> dict[str, str]:

@@ -10,12 +10,15 @@ family and the Poisson member of the PDE families.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field
 
 from sciml.components.base import DataConfig
+
+if TYPE_CHECKING:
+    from sciml.components.grids import PointLayout
 
 
 class PoissonFieldData(DataConfig):
@@ -50,7 +53,7 @@ class PoissonFieldData(DataConfig):
     def snapshot_arrays(self) -> tuple[str, ...]:
         return ()  # x and y are different fields
 
-    def dirichlet_arrays(self) -> dict[str, str]:
+    def dirichlet_arrays(self) -> dict[str, PointLayout]:
         return {"y": "interior"}
 
     def describe_arrays(self) -> dict[str, str]:

@@ -16,7 +16,7 @@ import torch
 
 from sciml.components.base import DatasetFiles, ModelConfig
 from sciml.components.evaluation.field_errors import relative_h1
-from sciml.components.grids import PointLayout, dirichlet_envelope
+from sciml.components.grids import PointLayout, with_dirichlet_envelope
 from sciml.components.tasks.module import TaskModule, relative_l2
 from sciml.components.tasks.samples import H5Samples
 from sciml.pipelines.errors import SpecError
@@ -32,6 +32,8 @@ class OperatorModule(TaskModule):
         self, config, model: ModelConfig, train: TrainConfig, dataset: DatasetFiles, dirichlet_layout: PointLayout | None = None
     ):
         super().__init__(train)
+        if config.hard_dirichlet != (dirichlet_layout is not None):
+            raise ValueError("task.hard_dirichlet and the module's dirichlet_layout go together (OperatorTaskConfig.build passes it)")
         self.config, self.files, self.dirichlet_layout = config, dataset, dirichlet_layout
         path = dataset.path("train")
         x_shape, y_shape = _shape(path, config.input_key, "task.input_key"), _shape(path, config.output_key, "task.output_key")
@@ -59,7 +61,7 @@ class OperatorModule(TaskModule):
         if not self.config.rollout:
             y = self.net((x - self.x_mean) / self.x_std) * self.y_std + self.y_mean
             if self.dirichlet_layout is not None:
-                y = y * dirichlet_envelope(y.shape[2:], self.dirichlet_layout, y.device, y.dtype)
+                y = with_dirichlet_envelope(y, self.dirichlet_layout)
             return y
         window, steps = (x - self.x_mean) / self.x_std, []
         for _ in range(self.steps):
