@@ -151,6 +151,11 @@ class DataConfig(Component):
         """Number of samples in each split, e.g. ``{"train": 400, "val": 50, "test": 50}``."""
         raise NotImplementedError
 
+    def split_names(self) -> list[str]:
+        """The splits' names, for checks when a spec is validated; a kind whose sizes need its files read
+        names them without reading."""
+        return list(self.split_sizes())
+
     def setup(self, seed: int) -> dict[str, np.ndarray]:
         """Arrays shared by every sample (an operator, a mask, a basis), computed once.
 

@@ -1,8 +1,8 @@
 """Data kind ``trajectory_file``: a measured multivariate time series read from a file, split by time.
 
-Formats, by suffix: ``.npy``; ``.npz`` (array ``key``, default the first); ``.csv``/``.txt``
-(comma-separated numbers, a non-numeric header row is skipped); ``.h5``/``.hdf5`` (dataset ``key``,
-default the first). The array is (time, dim); ``columns`` picks dimensions.
+Formats, by suffix (:func:`~sciml.components.data.array_files.read_array`): ``.npy``; ``.npz``,
+``.h5``/``.hdf5`` and ``.pt`` (array ``key``, default the first); ``.csv``/``.txt`` (comma-separated
+numbers, a non-numeric header row is skipped). The array is (time, dim); ``columns`` picks dimensions.
 
 Splits are consecutive segments in time: train, then val (``val_fraction``), then test
 (``test_fraction``). With ``test_path`` the whole of that file is the test split and the first file
@@ -29,13 +29,14 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from sciml.components.base import DataConfig
+from sciml.components.data.array_files import read_array
 from sciml.pipelines.errors import SpecError, user_file
 
 
 def read_trajectory(path: str | Path, key: str | None = None, spec_path: str = "data.path") -> np.ndarray:
     """The (time, dim) float64 array stored in ``path``; errors name ``spec_path``."""
     with user_file(spec_path, path) as path:
-        array = _read_array(path, key, spec_path)
+        array = read_array(path, key, spec_path).astype(np.float64)
     if array.ndim == 1:
         array = array[:, None]
     if array.ndim != 2:
@@ -43,39 +44,6 @@ def read_trajectory(path: str | Path, key: str | None = None, spec_path: str = "
     if not np.isfinite(array).all():
         raise SpecError(f"{spec_path}: {path} contains NaN or infinite values")
     return array
-
-
-def _read_array(path: Path, key: str | None, spec_path: str) -> np.ndarray:
-    """The array in ``path`` by its suffix, as float64 (any shape)."""
-    suffix = path.suffix.lower()
-    if suffix == ".npy":
-        array = np.load(path, allow_pickle=False)
-    elif suffix == ".npz":
-        with np.load(path, allow_pickle=False) as archive:
-            names = list(archive.files)
-            name = key or names[0]
-            if name not in names:
-                raise SpecError(f"{spec_path}: {path} has no array {name!r}; it has {names}")
-            array = archive[name]
-    elif suffix in (".csv", ".txt"):
-        array = np.genfromtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
-        if array.shape[0] and np.isnan(array[0]).all():
-            array = array[1:]  # a header row
-    elif suffix in (".h5", ".hdf5"):
-        import h5py
-
-        with h5py.File(path, "r") as handle:
-            names = [n for n in handle if isinstance(handle[n], h5py.Dataset)]
-            name = key or (names[0] if names else None)
-            if name is None or name not in handle:
-                raise SpecError(f"{spec_path}: {path} has no dataset {name!r}; it has {names}")
-            array = handle[name][...]
-    else:
-        raise SpecError(f"{spec_path}: unsupported file type {suffix!r}; use .npy, .npz, .csv, .txt, .h5 or .hdf5")
-    array = np.asarray(array)
-    if array.dtype.kind not in "biuf":
-        raise SpecError(f"{spec_path}: {path} holds {array.dtype} values, not real numbers")
-    return array.astype(np.float64)
 
 
 class TrajectoryFileData(DataConfig):

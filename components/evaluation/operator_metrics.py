@@ -42,7 +42,7 @@ class OperatorMetricsConfig(EvaluationConfig):
         return edges
 
     def check(self, spec: SpecBase) -> None:
-        known = spec.data.split_sizes()
+        known = spec.data.split_names()
         unknown = [split for split in self.splits if split not in known]
         if unknown:
             raise ValueError(f"splits: no split {unknown[0]!r} in data kind {spec.data.kind!r}; it has {', '.join(known)}")
