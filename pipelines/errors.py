@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -158,7 +159,7 @@ def user_file(what: str, path: str | Path) -> Iterator[Path]:
         yield path
     except SpecError:
         raise
-    except (OSError, ValueError, EOFError, TypeError, KeyError) as error:
+    except (OSError, ValueError, EOFError, TypeError, KeyError, zipfile.BadZipFile) as error:
         lines = [line.strip() for line in str(error).strip().splitlines()]
         reason = " ".join(lines[:2]) if lines else type(error).__name__  # numpy's csv reader: headline, then the line
         raise SpecError(f"{what}: cannot read {str(path)!r}: {reason}") from error

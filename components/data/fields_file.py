@@ -2,8 +2,9 @@
 
 Each file holds an input array ``x_key`` and an output array ``y_key`` with the same number of samples,
 shaped (sample, *grid) or (sample, channel, *grid) with ``dims`` grid axes; a missing channel axis
-is added. Formats by suffix: ``.npz``, ``.h5``/``.hdf5``, ``.pt``/``.pth`` (a dict of tensors), ``.npy``
-only with one array (:mod:`~sciml.components.data.array_files`). Arrays are stored as float32.
+is added. Formats by suffix: ``.npz``, ``.h5``/``.hdf5``, ``.pt``/``.pth`` (a dict of tensors), the ones
+that hold arrays by name (:mod:`~sciml.components.data.array_files`). Arrays are stored as float32; every
+file must give the same channel counts.
 
 Splits: ``train`` is the first samples of ``path`` and ``val`` its last ``val_fraction``; ``test`` is
 ``test_path``, or the last ``test_fraction`` of ``path`` before ``val`` without it. ``extra_tests`` adds
@@ -26,6 +27,7 @@ The files' contents are part of the dataset's cache key: a file changed in place
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -34,7 +36,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from sciml.components.base import DataConfig
-from sciml.components.data.array_files import read_array
+from sciml.components.data.array_files import NAMED, read_arrays
 from sciml.pipelines.errors import SpecError, user_file
 
 if TYPE_CHECKING:
@@ -70,13 +72,22 @@ class FieldsFileData(DataConfig):
     @field_validator("extra_tests")
     @classmethod
     def _check_names(cls, tests: dict[str, str]) -> dict[str, str]:
-        for name in tests:
-            if name in _SPLITS or not name.replace("_", "").isalnum():
-                raise ValueError(f"{name!r}: a split name of letters, digits and '_', other than {', '.join(_SPLITS)}")
+        for name in tests:  # lower case: split files are named after them, on case-insensitive disks too
+            if name in _SPLITS or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(f"{name!r}: a split name of lower-case letters, digits and '_', other than {', '.join(_SPLITS)}")
         return tests
+
+    @field_validator("path", "test_path")
+    @classmethod
+    def _check_format(cls, path: str | None) -> str | None:
+        return path if path is None else _named_format(path)
 
     @model_validator(mode="after")
     def _check_shares(self):
+        if self.x_key == self.y_key:
+            raise ValueError(f"y_key: the output array must differ from the input array {self.x_key!r}")
+        for path in self.extra_tests.values():
+            _named_format(path)
         if self.test_path is None and self.test_fraction == 0:
             raise ValueError("test_fraction: must be > 0 without a test_path")
         if self.val_fraction + (0.0 if self.test_path else self.test_fraction) >= 1:
@@ -117,16 +128,24 @@ class FieldsFileData(DataConfig):
         return _read_splits(self.model_dump_json(), tuple(_version(path) for path in self.input_files()))
 
 
-def _version(path: str) -> tuple[int, int] | None:
-    """Modification time (ns) and size of ``path``: a file rewritten in place is read again."""
+def _named_format(path: str) -> str:
+    if Path(path).suffix.lower() not in NAMED:
+        raise ValueError(f"{path!r}: use a file that holds arrays by name ({', '.join(NAMED)}), with x and y in it")
+    return path
+
+
+def _version(path: str) -> tuple | None:
+    """Which file ``path`` is now and its last change: a file replaced or rewritten in place (even with
+    its modification time kept, as ``cp -p`` does) is read again."""
     try:
-        stat = Path(path).stat()
+        resolved = Path(path).resolve()
+        stat = resolved.stat()
     except OSError:
         return None  # reading it says what is wrong
-    return stat.st_mtime_ns, stat.st_size
+    return str(resolved), stat.st_dev, stat.st_ino, stat.st_ctime_ns, stat.st_mtime_ns, stat.st_size
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=1)  # one data set in memory: it stays there while the process runs
 def _read_splits(settings: str, versions: tuple) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     data = FieldsFileData.model_validate_json(settings)
     x, y = _read_pairs(data, data.path, "data.path")
@@ -140,13 +159,21 @@ def _read_splits(settings: str, versions: tuple) -> dict[str, tuple[np.ndarray, 
     splits["test"] = _read_pairs(data, data.test_path, "data.test_path") if data.test_path else (x[n_train : n - n_val], y[n_train : n - n_val])
     for name, path in data.extra_tests.items():
         splits[name] = _read_pairs(data, path, f"data.extra_tests.{name}")
+    channels = (x.shape[1], y.shape[1])
+    for name, (sx, sy) in splits.items():
+        if (sx.shape[1], sy.shape[1]) != channels:
+            raise SpecError(
+                f"data: split {name!r} has {sx.shape[1]} input and {sy.shape[1]} output channels, data.path has "
+                f"{channels[0]} and {channels[1]}"
+            )
     return splits
 
 
 def _read_pairs(data: FieldsFileData, path: str, spec_path: str) -> tuple[np.ndarray, np.ndarray]:
     """``x`` and ``y`` of one file as float32 (sample, channel, *grid)."""
     with user_file(spec_path, path) as file:
-        x, y = (_fields(read_array(file, key, spec_path), data.dims, key, file, spec_path) for key in (data.x_key, data.y_key))
+        arrays = read_arrays(file, [data.x_key, data.y_key], spec_path)
+        x, y = (_fields(array, data.dims, key, file, spec_path) for array, key in zip(arrays, (data.x_key, data.y_key)))
     if len(x) != len(y):
         raise SpecError(f"{spec_path}: {path} has {len(x)} samples of {data.x_key!r} but {len(y)} of {data.y_key!r}")
     return x, y

@@ -1,7 +1,7 @@
 """Data kind ``trajectory_file``: a measured multivariate time series read from a file, split by time.
 
 Formats, by suffix (:func:`~sciml.components.data.array_files.read_array`): ``.npy``; ``.npz``,
-``.h5``/``.hdf5`` and ``.pt`` (array ``key``, default the first); ``.csv``/``.txt`` (comma-separated
+``.h5``/``.hdf5`` and ``.pt``/``.pth`` (array ``key``, default the first); ``.csv``/``.txt`` (comma-separated
 numbers, a non-numeric header row is skipped). The array is (time, dim); ``columns`` picks dimensions.
 
 Splits are consecutive segments in time: train, then val (``val_fraction``), then test
@@ -47,12 +47,12 @@ def read_trajectory(path: str | Path, key: str | None = None, spec_path: str = "
 
 
 class TrajectoryFileData(DataConfig):
-    """A measured time series from a .npy/.npz/.csv/HDF5 file, split by time into train/val/test, z-scored with train statistics."""
+    """A measured time series from a .npy/.npz/.csv/HDF5/.pt file, split by time into train/val/test, z-scored with train statistics."""
 
     kind: Literal["trajectory_file"] = "trajectory_file"
     role = "trajectories"
     path: str = Field(description="the (time, dim) array; relative paths are from the working directory")
-    key: str | None = Field(None, description="array name inside .npz / HDF5 files (default: the first)")
+    key: str | None = Field(None, description="array name inside .npz / HDF5 / .pt files (default: the first)")
     test_path: str | None = Field(None, description="optional separate file for the test split")
     columns: list[int] | None = Field(None, description="dimensions to keep (default: all)")
     max_steps: int | None = Field(None, ge=2, description="use only the first max_steps time points of each file")

@@ -86,9 +86,65 @@ def test_bad_files_are_one_line_naming_the_spec_key(tmp_path: Path, monkeypatch:
         FieldsFileData(path="a.npz", **change).split_sizes()
 
 
-def test_split_names_are_checked_and_validation_reads_no_file() -> None:
-    with pytest.raises(ValueError, match="other than train, val, test"):
-        FieldsFileData(path="a.npz", extra_tests={"val": "b.npz"})
+def test_unreadable_or_wrong_files_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    x, y = pairs(10, 4, 0)
+    np.savez("a.npz", x=x, y=y)
+    Path("text.pt").write_text("not a torch file")
+    Path("renamed.pt").write_bytes(Path("a.npz").read_bytes())
+    Path("truncated.npz").write_bytes(Path("a.npz").read_bytes()[:200])
+    torch.save({"x": x, "y": y}, "numpy.pt")  # numpy arrays, which weights_only refuses to unpickle
+    y_nan = y.copy()
+    y_nan[3, 1, 1] = np.nan
+    np.savez("nan.npz", x=x, y=y_nan)
+    np.savez("wide.npz", x=np.stack([x, x], 1), y=y)
+    cases = {
+        "text.pt": "data.test_path: text.pt is not a file torch.load reads with weights_only=True",
+        "renamed.pt": "data.test_path: renamed.pt is not a file torch.load reads with weights_only=True",
+        "numpy.pt": "data.test_path: numpy.pt is not a file torch.load reads with weights_only=True",
+        "truncated.npz": "data.test_path: cannot read 'truncated.npz'",
+        "nan.npz": "data.test_path: 'y' in nan.npz contains NaN or infinite values",
+        "wide.npz": "data: split 'test' has 2 input and 1 output channels, data.path has 1 and 1",
+    }
+    for name, words in cases.items():
+        with pytest.raises(SpecError) as raised:
+            FieldsFileData(path="a.npz", test_path=name).split_sizes()
+        message = str(raised.value)
+        assert message.startswith(words) and "\n" not in message, message
+
+
+def test_tensors_that_require_grad_and_datasets_in_hdf5_groups_are_read(tmp_path: Path) -> None:
+    x, y = pairs(10, 4, 0)
+    torch.save({"x": torch.as_tensor(x), "y": torch.as_tensor(y).requires_grad_()}, tmp_path / "a.pt")
+    np.testing.assert_array_equal(FieldsFileData(path=str(tmp_path / "a.pt"))._splits()["val"][1][:, 0], y[9:])
+    with h5py.File(tmp_path / "g.h5", "w") as handle:
+        handle["pairs/a"], handle["pairs/u"] = x, y
+    data = FieldsFileData(path=str(tmp_path / "g.h5"), x_key="pairs/a", y_key="pairs/u")
+    np.testing.assert_array_equal(data._splits()["train"][1][:, 0], y[:8])
+
+
+def test_a_file_replaced_with_its_modification_time_kept_is_read_again(tmp_path: Path) -> None:
+    import os
+
+    x, y = pairs(10, 4, 0)
+    path = write(tmp_path / "a.npz", x, y)
+    before = os.stat(path)
+    assert FieldsFileData(path=path)._splits()["train"][1][0, 0, 0, 0] == y[0, 0, 0]
+    write(tmp_path / "a.npz", x, y + 1)  # same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # as cp -p or rsync -a leave it
+    assert os.stat(path).st_size == before.st_size and os.stat(path).st_mtime_ns == before.st_mtime_ns
+    assert FieldsFileData(path=path)._splits()["train"][1][0, 0, 0, 0] == y[0, 0, 0] + 1
+
+
+def test_split_names_and_formats_are_checked_and_validation_reads_no_file() -> None:
+    for name in ("val", "Test_32", "test-32"):
+        with pytest.raises(ValueError, match="lower-case letters, digits and '_', other than train, val, test"):
+            FieldsFileData(path="a.npz", extra_tests={name: "b.npz"})
+    for change in ({"path": "a.npy"}, {"test_path": "b.csv"}, {"extra_tests": {"fine": "c.txt"}}):
+        with pytest.raises(ValueError, match="use a file that holds arrays by name"):
+            FieldsFileData(**{"path": "a.npz", **change})
+    with pytest.raises(ValueError, match="y_key: the output array must differ"):
+        FieldsFileData(path="a.npz", y_key="x")
     assert FieldsFileData(path="nowhere.npz", extra_tests={"test_32": "x.pt"}).split_names() == ["train", "val", "test", "test_32"]
 
 
