@@ -30,12 +30,15 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
-    from sciml.components.grids import PointLayout
     from sciml.pipelines.spec import SpecBase
 
 
 _SEQUENCES = (list, tuple, Sequence, set, frozenset)
 _MAPPINGS = (dict, Mapping)
+
+PointLayout = Literal["vertex", "cell", "interior"]
+"""Where a field's grid points lie in [0, 1] per axis: ``vertex`` ``i/(n-1)``, ``cell`` ``i/n``, ``interior``
+``(i+1)/(n+1)`` (:mod:`sciml.components.grids`)."""
 
 
 def _admits_bool(annotation: Any) -> bool:

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
-
 import torch
 
-PointLayout = Literal["vertex", "cell", "interior"]
+from sciml.components.base import PointLayout
 
 
 def axis_points(n: int, layout: PointLayout, device=None, dtype=None) -> torch.Tensor:

@@ -109,8 +109,7 @@ def ensure_dataset(
     """
     digests = input_digests(data)  # read once: the key and the split files record the same bytes
     root = dataset_dir(cache, data, seed, digests)
-    sizes = data.split_sizes()
-    files = {split: root / f"{split}.h5" for split in sizes}
+    files = {split: root / f"{split}.h5" for split in data.split_names()}  # sizes may need the files read
     missing = [split for split, path in files.items() if not _opens(path)]
     if missing:
         with _generating(root):

@@ -11,15 +11,13 @@ by banded Cholesky (:mod:`sciml.components.solvers.darcy`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
+from sciml.components.base import PointLayout
 from sciml.components.data.pde_family import PDEFamilyData
-
-if TYPE_CHECKING:
-    from sciml.components.grids import PointLayout
 
 
 class DarcyData(PDEFamilyData):

@@ -30,17 +30,14 @@ import functools
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from sciml.components.base import DataConfig
+from sciml.components.base import DataConfig, PointLayout
 from sciml.components.data.array_files import NAMED, read_arrays
 from sciml.pipelines.errors import SpecError, user_file
-
-if TYPE_CHECKING:
-    from sciml.components.grids import PointLayout
 
 _SPLITS = ("train", "val", "test")
 
@@ -61,7 +58,7 @@ class FieldsFileData(DataConfig):
     dims: int = Field(2, ge=1, le=3, description="grid axes of the fields (after the sample and optional channel axes)")
     val_fraction: float = Field(0.1, gt=0, lt=1, description="share of path's samples for val (its last ones)")
     test_fraction: float = Field(0.1, ge=0, lt=1, description="share of path's samples for test (ignored with test_path)")
-    dirichlet: Literal["vertex", "cell", "interior"] | None = Field(
+    dirichlet: PointLayout | None = Field(
         None,
         description="y vanishes on the boundary of the unit box, with grid points at i/(n-1) (vertex), i/n (cell) "
         "or (i+1)/(n+1) (interior); enables task.hard_dirichlet",

@@ -11,15 +11,13 @@ Arrays ``x`` (``c``) and ``y`` (``u``), shape (sample, 1, n, n) on the vertex gr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
+from sciml.components.base import PointLayout
 from sciml.components.data.pde_family import PDEFamilyData
-
-if TYPE_CHECKING:
-    from sciml.components.grids import PointLayout
 
 
 class HelmholtzData(PDEFamilyData):

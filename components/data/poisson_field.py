@@ -10,15 +10,12 @@ family and the Poisson member of the PDE families.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
-from sciml.components.base import DataConfig
-
-if TYPE_CHECKING:
-    from sciml.components.grids import PointLayout
+from sciml.components.base import DataConfig, PointLayout
 
 
 class PoissonFieldData(DataConfig):

@@ -14,9 +14,9 @@ import h5py
 import numpy as np
 import torch
 
-from sciml.components.base import DatasetFiles, ModelConfig
+from sciml.components.base import DatasetFiles, ModelConfig, PointLayout
 from sciml.components.evaluation.field_errors import relative_h1
-from sciml.components.grids import PointLayout, with_dirichlet_envelope
+from sciml.components.grids import with_dirichlet_envelope
 from sciml.components.tasks.module import TaskModule, relative_l2
 from sciml.components.tasks.samples import H5Samples
 from sciml.pipelines.errors import SpecError

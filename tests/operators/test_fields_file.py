@@ -59,7 +59,7 @@ def test_without_a_test_file_the_test_split_comes_before_val(tmp_path: Path) -> 
     np.testing.assert_array_equal(x5[:, 0], x[5:8].astype(np.float32))  # channel axis kept as given
 
 
-def test_the_declared_boundary_reaches_the_operator_task(tmp_path: Path) -> None:
+def test_the_declared_boundary_and_grid_axes(tmp_path: Path) -> None:
     x, y = pairs(10, 4, 0)
     path = write(tmp_path / "a.npz", x, y)
     assert FieldsFileData(path=path, dirichlet="cell").dirichlet_arrays() == {"y": "cell"}
@@ -187,3 +187,19 @@ def test_a_spec_on_a_users_files_runs_end_to_end_with_a_zero_shot_split(tmp_path
     for split in ("test", "test_16"):  # the zero-shot split from its own file, on a grid twice as fine
         assert 0 <= metrics[f"{split}/rel_l2"] < 1, metrics
     assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "complete"
+
+
+def test_a_cached_data_set_is_not_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sciml.components.data.fields_file as fields_file
+
+    x, y = pairs(10, 4, 0)
+    data = FieldsFileData(path=write(tmp_path / "a.npz", x, y))
+    first, made = ensure_dataset(data, 0, tmp_path / "cache")
+    assert made
+
+    def refuse(*_):
+        raise AssertionError("the files were parsed for a data set already in the cache")
+
+    monkeypatch.setattr(fields_file, "_read_splits", refuse)
+    again, made_again = ensure_dataset(data, 0, tmp_path / "cache")
+    assert not made_again and again.key == first.key
